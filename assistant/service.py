@@ -1,0 +1,359 @@
+"""The answering service: question -> grounded, cited, verified Japanese answer (or an honest abstention).
+
+Order of work: resolve follow-ups from `history`; detect what is asked; retrieve; answer from structured
+records (owners, KPIs, progress boxes, glossary, totals) when they fit, from a retrieved passage otherwise;
+verify every figure and department against the cited sources; abstain when nothing supports an answer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+from assistant.answer import (
+    Draft,
+    Evidence,
+    answer_glossary,
+    answer_kpi,
+    answer_list,
+    answer_owner,
+    answer_passage,
+    answer_totals,
+    answer_what,
+    fy_phrase,
+    kpis_for,
+)
+from assistant.intent import Intent, detect
+from assistant.knowledge import Knowledge, squash
+from assistant.retrieve import Hit, HybridSearcher, measure_ids_in
+from assistant.schemas import AskRequest, AskResponse, Citation
+from assistant.verify import verify_lines
+from ingest.index import Index, current_index_dir, open_index
+from ingest.normalize import MEASURE_ID_RE, nfkc, normalize_measure_id
+from ingest.tokenize import tokenize
+
+__all__ = ["Assistant", "AskRequest", "AskResponse", "InvalidQuestion"]
+
+# Question words that say what is asked, not what about; they do not count as evidence.
+_GENERIC = (
+    "担当 所属 課 部 部署 どこ 所管 事業 開始 いつ から 年度 目標 目標値 値 現状 現状値 基準 実績 達成 達成率 率 最新 "
+    "施策 教える 知る 何 なに どんな どう どの 内容 概要 目的 説明 ください 下さい 計画 ポリシー 宮城 宮城県 県 "
+    "みやぎ について とは 意味 用語 一覧 全部 すべて 数 いくつ 件数 くらい どれ ある いる する なる できる 思う "
+    "KPI 指標 進捗 状況 どう 予定 プラン 取組 取り組み 取り組む 行う 推進 情報化 的 化"
+)
+_EN_GENERIC = r"\b(what|which|who|when|how|is|are|the|of|for|in|a|an|does|do|to|tell|me|about|plan|measure|target|department)\b"
+MIN_COVERAGE = 0.5
+LOW_COVERAGE = 0.34
+
+
+class InvalidQuestion(ValueError):
+    """A request the service cannot take; the message names the field, the limit and the fix."""
+
+
+class Assistant:
+    """Answers questions from one opened index; `reload` switches to a newer index after re-ingest."""
+
+    def __init__(self, index: Index, data_dir: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self._lock = threading.Lock()
+        self._install(index)
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Assistant:
+        return cls(open_index(Path(data_dir)), Path(data_dir))
+
+    def _install(self, index: Index) -> None:
+        self.index = index
+        self.searcher = HybridSearcher(index)
+        self.k = Knowledge(index.catalog, index.lexical.doc_tokens)
+        self.generic = set(tokenize(_GENERIC))
+
+    def reload(self) -> bool:
+        """Re-open the data dir if CURRENT names a different index. Requests in flight finish on the old one."""
+        if self.data_dir is None:
+            return False
+        with self._lock:
+            if current_index_dir(self.data_dir) == self.index.path:
+                return False
+            self._install(open_index(self.data_dir, embedder=self.index.embedder))
+            return True
+
+    # --- the public entry point -----------------------------------------------------------------------------
+    def ask(self, req: AskRequest) -> AskResponse:
+        t0 = time.perf_counter()
+        k, searcher = self.k, self.searcher  # one consistent snapshot even if reload() runs meanwhile
+        question = nfkc(req.question).strip()
+        intent = detect(question)
+        ids = measure_ids_in(question, set(k.listings))
+        context_ids, context_q = self._context(req, ids, intent)
+        query = f"{context_q} {question}" if context_q else question
+        hits = searcher.search(query, k=max(req.top_k or 8, 8))
+        t1 = time.perf_counter()
+        draft, related = self._route(question, intent, ids or context_ids, hits, k)
+        resp = self._finish(draft, related, hits, k)
+        resp.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "total": round((time.perf_counter() - t0) * 1000, 2)}
+        return resp
+
+    # --- follow-ups -----------------------------------------------------------------------------------------
+    def _context(self, req: AskRequest, ids: list[str], intent: Intent) -> tuple[list[str], str]:
+        if ids or not req.history:
+            return [], ""
+        q = nfkc(req.question)
+        own_topic = len(re.sub(r"[\W\d_]", "", q)) > 14 and not intent.anaphoric
+        if own_topic:
+            return [], ""
+        for turn in reversed(req.history):
+            found = measure_ids_in(turn.content, set(self.k.listings))
+            if found:
+                last_user = next((t.content for t in reversed(req.history) if t.role == "user"), "")
+                return found[:1], nfkc(last_user)
+        last_user = next((t.content for t in reversed(req.history) if t.role == "user"), "")
+        return [], nfkc(last_user)
+
+    # --- routing --------------------------------------------------------------------------------------------
+    def _route(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> tuple[Draft, list[str]]:
+        related = _related(ids, hits)
+        unknown = self._unknown_ids(q, k)
+        if unknown and not ids:
+            close = k.close_ids(unknown[0])
+            return _abstain(f"「{unknown[0]}」という施策番号は計画にありません。近い番号: {'、'.join(close)}。"), close
+        if intent.has("contact"):
+            return _abstain("資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
+                            "担当所属（部局・課）であればお答えできます。"), related
+        if intent.has("opinion"):
+            return _abstain("資料に書かれた事実のみお答えしています。評価や意見は資料に含まれていません。"), related
+        beyond = self._beyond_period(intent, k)
+        if beyond:
+            return beyond, related
+        glossary = self._glossary(q, intent, hits)
+        if glossary:
+            return glossary, related
+        if intent.has("budget"):
+            return self._budget(q, ids, k), related
+        listing = self._list(q, intent, ids, hits, k)
+        if listing:
+            return listing, related
+        if intent.has("target", "baseline", "kpi", "actual", "met") and not (ids and intent.has("what") and not intent.has("kpi")):
+            d = self._kpi(q, intent, ids, hits, k)
+            if d:
+                return d, related
+        focus = ids[:1] or self._focus(q, hits, k, kinds=("measure", "kpi", "progress_kpi"))
+        if intent.has("owner", "start_year") and focus:
+            return answer_owner(k, focus[0], intent), related
+        if ids and (intent.has("what", "glossary_maybe") or not intent.asks):
+            return answer_what(k, ids[0]), related
+        return self._passage(q, intent, hits, k), related
+
+    def _unknown_ids(self, q: str, k: Knowledge) -> list[str]:
+        out = []
+        for m in MEASURE_ID_RE.finditer(q):
+            mid = normalize_measure_id(m.group(0))
+            prefix = re.match(r"\D+", mid)
+            if prefix and prefix.group(0) in k.prefixes and mid not in k.listings:
+                out.append(mid)
+        return out
+
+    def _beyond_period(self, intent: Intent, k: Knowledge) -> Draft | None:
+        last_plan = _last_plan_year(k)
+        future = [y for y in intent.years if y > last_plan]
+        if future and intent.has("target", "kpi", "baseline", "actual", "met"):
+            return _abstain(f"計画期間は{_plan_period(k)}で、{fy_phrase(future[0])}の目標値・実績は資料に記載されていません。")
+        reported = [d.fiscal_year for d in k.catalog.documents if d.kind == "progress" and d.fiscal_year]
+        if reported and intent.has("actual", "met") and not intent.has("target"):
+            later = [y for y in intent.years if y > max(reported)]
+            if later:
+                return _abstain(f"実績報告は{fy_phrase(max(reported))}分までで、{fy_phrase(later[0])}の実績は資料にありません。")
+        return None
+
+    def _confident(self, q: str, h: Hit, pos: int) -> bool:
+        """Is hit `h` (at position `pos`) about what the question asks? Lexical evidence, or both rankers agree."""
+        cov = self.k.coverage(q, h.chunk.text, self.generic)
+        lex, dense = h.ranks.get("lexical", 99), h.ranks.get("dense", 99)
+        if cov >= MIN_COVERAGE:
+            return True
+        if _latin_share(q) > 0.5:  # an English question: Japanese tokens cannot overlap, trust the rankers
+            return pos == 0 and dense <= 2 and lex <= 5
+        return pos == 0 and cov >= LOW_COVERAGE and lex <= 2 and dense <= 2
+
+    def _focus(self, q: str, hits: list[Hit], k: Knowledge, kinds: tuple[str, ...], top: int = 5) -> list[str]:
+        for i, h in enumerate(hits[:top]):
+            if h.chunk.kind in kinds and h.chunk.measure_ids and self._confident(q, h, i):
+                return h.chunk.measure_ids[:1]
+        return []
+
+    def _glossary(self, q: str, intent: Intent, hits: list[Hit]) -> Draft | None:
+        if not intent.has("glossary", "glossary_maybe"):
+            return None
+        sq = squash(q).lower()
+        for i, h in enumerate(hits[:5]):
+            if h.chunk.kind != "glossary":
+                continue
+            term = squash(re.sub(r"^用語解説 (?:\S+\. )?", "", h.chunk.text.split(": ", 1)[0])).lower()
+            core = re.sub(r"（.*?）|\(.*?\)", "", term)
+            if core and (core in sq or (intent.has("glossary") and self._confident(q, h, i))):
+                return answer_glossary(h.chunk)
+        return None
+
+    def _budget(self, q: str, ids: list[str], k: Knowledge) -> Draft:
+        overall = re.search(r"全体|合計|総額|関連事業|ポリシー|事業数|決算額|total|overall|all", q, re.IGNORECASE)
+        if k.catalog.totals and overall and not ids:
+            return answer_totals(k)
+        return _abstain("資料には個々の施策の予算額・事業費は記載されていません。"
+                        "実績報告にあるのはポリシー関連事業全体の事業数と決算額です。")
+
+    def _list(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> Draft | None:
+        if ids or intent.has("target", "baseline", "actual", "met"):
+            return None
+        wants_list = intent.has("list") or re.search(r"施策|事業|取組|取り組み|measures|handle", q, re.IGNORECASE)
+        if not wants_list:
+            return None
+        deps = k.department_hits(q)
+        bureaus = [] if deps else k.mentioned(q, k.bureaus)
+        if deps or bureaus:
+            ms = [m for m in k.catalog.measures if any(o.section in deps or o.bureau in bureaus for o in m.owners)]
+            if ms:
+                return answer_list(k, f"{'・'.join(deps or bureaus)}が担当する施策", ms)
+        goals = k.goal_hits(q)
+        if goals and (intent.has("list", "count") or re.search(r"施策|どれ|何", q)):
+            ms = [m for m in k.catalog.measures if m.goal in goals]
+            if re.search(r"調整中", q):
+                ms = [m for m in ms if m.placeholder]
+            if ms:
+                return answer_list(k, f"「{goals[0]}」の主な個別施策", ms)
+        return None
+
+    def _kpi(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> Draft | None:
+        plan: list = []
+        boxes: list = []
+        if ids:
+            plan, boxes = kpis_for(k, ids[0])
+            if not plan and not boxes:
+                return _no_kpi(k, ids[0])
+        else:
+            order = ("progress_kpi", "kpi") if intent.has("actual", "met") else ("kpi", "progress_kpi")
+            best = self._best_kpi_hit(q, hits, order)
+            if best is None:
+                focus = self._focus(q, hits, k, kinds=("measure",), top=3)
+                if focus and not k.kpis_by_measure.get(focus[0]) and not k.progress_by_measure.get(focus[0]):
+                    return _no_kpi(k, focus[0])
+                return None
+            rec = best.chunk.record_ref
+            if best.chunk.kind == "kpi" and rec in k.kpi_by_id:
+                plan = [k.kpi_by_id[rec]]
+            elif rec in k.progress_by_id:
+                p = k.progress_by_id[rec]
+                boxes = [p]
+                if p.plan_kpi_id in k.kpi_by_id:
+                    plan = [k.kpi_by_id[p.plan_kpi_id]]
+        if intent.has("actual", "met") and not boxes and not any(k.progress_by_plan.get(x.kpi_id) for x in plan):
+            passage = self._progress_passage(q, hits)
+            if passage:
+                return passage
+        d = answer_kpi(k, plan, boxes, intent)
+        return d if d.lines else None
+
+    def _best_kpi_hit(self, q: str, hits: list[Hit], order: tuple[str, ...]) -> Hit | None:
+        for i, h in enumerate(hits[:6]):
+            if h.chunk.kind in order and self._confident(q, h, i):
+                # prefer the preferred kind when an equally good one follows
+                for j, h2 in enumerate(hits[i + 1 : 6], i + 1):
+                    if (h2.chunk.kind == order[0] != h.chunk.kind and h2.chunk.measure_ids
+                            and set(h2.chunk.measure_ids) & set(h.chunk.measure_ids)):
+                        return h2
+                return h
+        return None
+
+    def _progress_passage(self, q: str, hits: list[Hit]) -> Draft | None:
+        for i, h in enumerate(hits[:6]):
+            if h.chunk.kind in ("initiative", "totals") and self._confident(q, h, i):
+                return answer_passage(h.chunk, self.k)
+        return None
+
+    def _passage(self, q: str, intent: Intent, hits: list[Hit], k: Knowledge) -> Draft:
+        for i, h in enumerate(hits[:5]):
+            if not self._confident(q, h, i):
+                continue
+            c = h.chunk
+            if c.kind == "measure" and c.measure_ids:
+                return answer_what(k, c.measure_ids[0])
+            if c.kind == "glossary":
+                return answer_glossary(c)
+            if c.kind in ("kpi", "progress_kpi"):
+                d = self._kpi(q, intent, c.measure_ids[:1], [h], k)
+                if d:
+                    return d
+            return answer_passage(c, k, q)
+        return _abstain("ご質問の内容は、計画と実績報告のどちらにも記載が見当たりません。")
+
+    # --- verification and the response ----------------------------------------------------------------------
+    def _finish(self, d: Draft, related: list[str], hits: list[Hit], k: Knowledge) -> AskResponse:
+        sources = [e.quote for e in d.evidence] + [k.titles.get(e.doc_id, "") for e in d.evidence]
+        lines, problems = verify_lines(d.lines, sources, k.departments) if d.answerable else (d.lines, [])
+        if d.answerable and not lines:
+            d = _abstain("根拠資料で確認できる回答を作成できませんでした。")
+            lines = d.lines
+        citations = [
+            Citation(doc_id=e.doc_id, doc_title=k.titles.get(e.doc_id, e.doc_id), measure_id=e.measure_id,
+                     section=e.section, location=f"L{e.line_start}-{e.line_end}", quote=e.quote[:500])
+            for e in _dedupe(d.evidence)
+        ]
+        if not d.answerable and not related:
+            related = _related([], hits)
+        answer = "\n".join(lines)
+        if not d.answerable and related:
+            answer += f"\n関連する施策: {'、'.join(related[:5])}"
+        return AskResponse(answer=answer, answerable=d.answerable and bool(lines), citations=citations,
+                           measures=[m for m in d.measures if m], kpis=d.kpis, related=related[:8])
+
+
+def _abstain(text: str) -> Draft:
+    return Draft(lines=[text], answerable=False)
+
+
+def _no_kpi(k: Knowledge, mid: str) -> Draft:
+    m = k.primary(mid)
+    name = f"{mid}「{m.name}」" if m and m.name else mid
+    d = _abstain(f"{name}には計画上の目標指標（KPI）が設定されていないため、目標値・実績は資料にありません。")
+    d.measures = []
+    if m:
+        d.evidence.append(Evidence(m.doc_id, m.line_start, m.line_end, f"{m.measure_id} {m.name or ''}",
+                                   m.measure_id, m.goal or None))
+    return d
+
+
+def _latin_share(q: str) -> float:
+    letters = [ch for ch in q if ch.isalpha()]
+    return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0
+
+
+def _related(ids: list[str], hits: list[Hit]) -> list[str]:
+    out = list(ids)
+    for h in hits:
+        for mid in h.chunk.measure_ids:
+            if mid not in out:
+                out.append(mid)
+    return out[:8]
+
+
+def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
+    seen, out = set(), []
+    for e in evidence:
+        key = (e.doc_id, e.line_start, e.line_end)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def _last_plan_year(k: Knowledge) -> int:
+    from ingest.normalize import fiscal_year
+
+    years = [fiscal_year(lab) for kpi in k.catalog.kpis for lab in kpi.targets]
+    return max((y for y in years if y), default=9999)
+
+
+def _plan_period(k: Knowledge) -> str:
+    plans = [d for d in k.catalog.documents if d.kind == "plan" and d.period]
+    return plans[0].period if plans else "資料に記載の期間"

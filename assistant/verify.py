@@ -1,0 +1,63 @@
+"""The verification gate: every figure and department an answer states must occur in a cited source.
+
+Numbers are compared after NFKC and ingest's number normalisation (`1,187` = `1187`, `5万2千` = `52000`);
+a Western fiscal year also passes when a cited source prints its era form (`H29` backs `2017`).
+A sentence that fails is dropped; if nothing is left, the answer abstains.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.normalize import fiscal_year, nfkc, number_tokens
+
+__all__ = ["unsupported", "verify_lines"]
+
+_ERA_RE = re.compile(r"(?:令和|平成|R|H)\s*(?:元|\d{1,2})(?:\.\d{1,2}(?!\d))?")
+_MEASURE_RE = re.compile(r"[\u4e00-\u9fff](?:・[\u4e00-\u9fff])*\s*\d{1,3}")
+
+
+def _source_numbers(sources: list[str]) -> set[str]:
+    nums: set[str] = set()
+    for s in sources:
+        nums |= number_tokens(s)
+        for m in _ERA_RE.finditer(nfkc(s)):
+            y = fiscal_year(m.group(0))
+            if y:
+                nums.add(str(y))
+    return nums
+
+
+def unsupported(sentence: str, sources: list[str], departments: list[str]) -> list[str]:
+    """The figures and department names in `sentence` that no source contains."""
+    src = nfkc(" ".join(sources)).replace(" ", "")
+    nums = _source_numbers(sources)
+    text = nfkc(sentence)
+    bad = []
+    for d in departments:
+        if nfkc(d).replace(" ", "") in text.replace(" ", "") and nfkc(d).replace(" ", "") not in src:
+            bad.append(d)
+    # numbers inside measure ids and era labels are checked as labels, not figures
+    stripped = _MEASURE_RE.sub(lambda m: " " if nfkc(m.group(0)).replace(" ", "") in src else m.group(0), text)
+    stripped = _ERA_RE.sub(lambda m: " " if _era_ok(m.group(0), nums, src) else m.group(0), stripped)
+    for n in number_tokens(stripped):
+        if n not in nums:
+            bad.append(n)
+    return bad
+
+
+def _era_ok(label: str, nums: set[str], src: str) -> bool:
+    y = fiscal_year(label)
+    return label.replace(" ", "") in src or (y is not None and str(y) in nums)
+
+
+def verify_lines(lines: list[str], sources: list[str], departments: list[str]) -> tuple[list[str], list[str]]:
+    """Keep the lines whose every figure and department is backed by a source; return (kept, problems)."""
+    kept, problems = [], []
+    for line in lines:
+        bad = unsupported(line, sources, departments)
+        if bad:
+            problems.append(f"dropped: {line[:60]}… unsupported {bad}")
+        else:
+            kept.append(line)
+    return kept, problems

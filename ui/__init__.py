@@ -1,0 +1,1 @@
+"""Streamlit chat UI (talks to the API over HTTP only)."""

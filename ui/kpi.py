@@ -1,0 +1,188 @@
+"""KPI data as the UI shows it: chart points, achievement status and table rows.
+
+Works on the JSON dicts the API returns: plan KPIs (`PlanKpi`: item, baseline, baseline_date_raw, targets
+{"R3": Quantity, ...}, optionally "progress": [linked boxes]) and progress-report KPI boxes (`ProgressKpi`:
+name, baseline, baseline_year_raw, latest, latest_year_raw, target, target_year_raw). Every figure and year
+comes from those records; nothing about the corpus is known here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.normalize import era_label, fiscal_year
+
+__all__ = [
+    "BASELINE",
+    "TARGET",
+    "ACTUAL",
+    "STATUS_MET",
+    "STATUS_NOT_MET",
+    "STATUS_NO_DATA",
+    "is_progress_kpi",
+    "kpi_title",
+    "kpi_unit",
+    "group_kpis",
+    "kpi_points",
+    "kpi_status",
+    "kpi_row",
+    "year_label",
+]
+
+BASELINE = "基準値"
+TARGET = "目標値"
+ACTUAL = "実績値"
+STATUS_MET = "達成"
+STATUS_NOT_MET = "未達"
+STATUS_NO_DATA = "データなし"
+
+Kpi = dict[str, Any]
+Point = dict[str, Any]
+
+
+def is_progress_kpi(kpi: Kpi) -> bool:
+    """True for a progress-report KPI box, False for a plan KPI row."""
+    if kpi.get("type"):
+        return kpi["type"] == "progress_kpi"
+    return "latest" in kpi or "item" not in kpi
+
+
+def kpi_title(kpi: Kpi) -> str:
+    return str(kpi.get("item") or kpi.get("name") or kpi.get("kpi_id") or "")
+
+
+def kpi_unit(kpi: Kpi, progress: list[Kpi] | None = None) -> str:
+    for k in [kpi, *(progress or [])]:
+        if k.get("unit"):
+            return str(k["unit"])
+        for q in (k.get("baseline"), k.get("latest"), k.get("target")):
+            if isinstance(q, dict) and q.get("unit"):
+                return str(q["unit"])
+    return ""
+
+
+def year_label(year: int) -> str:
+    """`2023` -> `R5（2023）`."""
+    return f"{era_label(year)}（{year}）"
+
+
+def group_kpis(kpis: list[Kpi]) -> list[tuple[Kpi, list[Kpi]]]:
+    """Pair each plan KPI with its progress boxes (its own "progress" list or boxes whose `plan_kpi_id`
+    names it); a progress box with no plan KPI in `kpis` stands alone as `(box, [])`."""
+    plans = [k for k in kpis if not is_progress_kpi(k)]
+    boxes = [k for k in kpis if is_progress_kpi(k)]
+    plan_ids = {p.get("kpi_id") for p in plans}
+    groups: list[tuple[Kpi, list[Kpi]]] = []
+    for plan in plans:
+        linked = list(plan.get("progress") or [])
+        seen = {b.get("kpi_id") for b in linked}
+        linked += [
+            b for b in boxes if b.get("plan_kpi_id") == plan.get("kpi_id") and b.get("kpi_id") not in seen
+        ]
+        groups.append((plan, linked))
+    groups += [(b, []) for b in boxes if b.get("plan_kpi_id") not in plan_ids]
+    return groups
+
+
+def _value(q: Any) -> float | None:
+    if isinstance(q, dict) and isinstance(q.get("value"), int | float):
+        return float(q["value"])
+    return None
+
+
+def _point(year: int | None, kind: str, q: Any, source: str) -> Point | None:
+    value = _value(q)
+    if year is None or value is None:
+        return None
+    return {
+        "年度": year,
+        "年度表示": year_label(year),
+        "区分": kind,
+        "値": value,
+        "表示値": str(q.get("raw") or value),
+        "出典": source,
+    }
+
+
+def kpi_points(kpi: Kpi, progress: list[Kpi] | None = None) -> list[Point]:
+    """Chart points for one KPI: baseline, targets and actuals on a Western fiscal-year axis, sorted."""
+    candidates: list[Point | None] = []
+    for box in ([kpi] if is_progress_kpi(kpi) else []) + list(progress or []):
+        candidates += [
+            _point(fiscal_year(box.get("baseline_year_raw")), BASELINE, box.get("baseline"), "進捗報告"),
+            _point(fiscal_year(box.get("latest_year_raw")), ACTUAL, box.get("latest"), "進捗報告"),
+            _point(fiscal_year(box.get("target_year_raw")), TARGET, box.get("target"), "進捗報告"),
+        ]
+    if not is_progress_kpi(kpi):
+        base_year = kpi.get("baseline_fiscal_year") or fiscal_year(kpi.get("baseline_date_raw"))
+        plan_points = [_point(base_year, BASELINE, kpi.get("baseline"), "計画")]
+        plan_points += [
+            _point(fiscal_year(k), TARGET, q, "計画") for k, q in (kpi.get("targets") or {}).items()
+        ]
+        candidates = plan_points + candidates
+    out: list[Point] = []
+    for p in candidates:
+        if p is None:
+            continue
+        if any(o["年度"] == p["年度"] and o["区分"] == p["区分"] and o["値"] == p["値"] for o in out):
+            continue  # the same figure printed in both documents
+        if p["区分"] == TARGET and any(o["年度"] == p["年度"] and o["区分"] == TARGET for o in out):
+            continue  # the plan's target for that year wins over a restated one
+        out.append(p)
+    return sorted(out, key=lambda p: (p["年度"], [BASELINE, TARGET, ACTUAL].index(p["区分"])))
+
+
+def kpi_status(kpi: Kpi, progress: list[Kpi] | None = None) -> tuple[str, str]:
+    """(status, explanation): the latest actual against the target of the same year, else the final target.
+
+    The direction comes from the records: when the final target is below the baseline, lower is better.
+    """
+    points = kpi_points(kpi, progress)
+    actuals = [p for p in points if p["区分"] == ACTUAL]
+    targets = [p for p in points if p["区分"] == TARGET]
+    if not actuals or not targets:
+        return STATUS_NO_DATA, "実績値または目標値が記録にありません"
+    latest = max(actuals, key=lambda p: p["年度"])
+    same = [t for t in targets if t["年度"] == latest["年度"]]
+    target = same[0] if same else max(targets, key=lambda p: p["年度"])
+    baselines = [p for p in points if p["区分"] == BASELINE]
+    final = max(targets, key=lambda p: p["年度"])
+    lower_is_better = bool(baselines) and final["値"] < min(baselines, key=lambda p: p["年度"])["値"]
+    met = latest["値"] <= target["値"] if lower_is_better else latest["値"] >= target["値"]
+    why = (
+        f"{era_label(latest['年度'])}実績 {latest['表示値']} / "
+        f"{era_label(target['年度'])}目標 {target['表示値']}"
+    )
+    return (STATUS_MET if met else STATUS_NOT_MET), why
+
+
+def _fmt_q(q: Any) -> str:
+    return str(q.get("raw") or "") if isinstance(q, dict) else ""
+
+
+def kpi_row(kpi: Kpi, progress: list[Kpi] | None = None) -> dict[str, str]:
+    """One row of the KPI一覧 table (all cells are strings, shown as text)."""
+    progress = list(progress or [])
+    boxes = ([kpi] if is_progress_kpi(kpi) else []) + progress
+    status, why = kpi_status(kpi, progress)
+    points = kpi_points(kpi, progress)
+    base = next((p for p in points if p["区分"] == BASELINE), None)
+    latest = max((p for p in points if p["区分"] == ACTUAL), key=lambda p: p["年度"], default=None)
+    targets = {era_label(p["年度"]): p["表示値"] for p in points if p["区分"] == TARGET}
+    ids = kpi.get("measure_ids") or sorted({m for b in boxes for m in b.get("measure_ids") or []})
+    return {
+        "施策": "、".join(ids),
+        "指標": kpi_title(kpi),
+        "単位": kpi_unit(kpi, progress),
+        "基準値": f"{base['表示値']}（{era_label(base['年度'])}）" if base else "",
+        "目標": "、".join(f"{y}: {v}" for y, v in targets.items()),
+        "最新実績": f"{latest['表示値']}（{era_label(latest['年度'])}）" if latest else "",
+        "達成率（報告書）": "、".join(
+            str(b["achievement_rate_raw"]) for b in boxes if b.get("achievement_rate_raw")
+        ),
+        "状況": status,
+        "根拠": why,
+        "資料": "計画＋進捗報告"
+        if (boxes and not is_progress_kpi(kpi))
+        else ("進捗報告" if boxes else "計画"),
+    }
