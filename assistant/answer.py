@@ -13,9 +13,9 @@ from typing import Any
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
 from ingest.normalize import era_label, fiscal_year
-from ingest.records import Chunk, Measure, PlanKpi, ProgressKpi, Quantity
+from ingest.records import Chunk, Measure, PlanKpi, ProgressKpi, Quantity, Section
 
-__all__ = ["Draft", "Evidence", "answer_owner", "answer_kpi", "answer_what", "answer_list", "answer_glossary",
+__all__ = ["Draft", "Evidence", "answer_owner", "answer_outline", "answer_kpi", "answer_what", "answer_list", "answer_glossary",
            "answer_totals", "answer_counts", "answer_passage", "fy_phrase"]
 
 
@@ -38,10 +38,13 @@ class Draft:
     measures: list[dict[str, Any]] = field(default_factory=list)
     kpis: list[dict[str, Any]] = field(default_factory=list)
     answerable: bool = True
+    derived: list[str] = field(default_factory=list)  # facts computed from the cited records (a count of them)
 
     def extend(self, other: Draft) -> None:
         self.lines += other.lines
         self.evidence += other.evidence
+        self.derived += other.derived
+        self.answerable = self.answerable and other.answerable
         self.measures += [m for m in other.measures if m not in self.measures]
         self.kpis += [k for k in other.kpis if k not in self.kpis]
 
@@ -62,7 +65,7 @@ def _q(q: Quantity | None, unit: str | None = None) -> str:
 
 def _measure_evidence(m: Measure) -> Evidence:
     owners = "、".join(f"{o.bureau} {o.section} {o.start_year_raw or '-'}" for o in m.owners)
-    quote = f"{m.measure_id} {m.name or '（調整中）'} {owners}".strip()
+    quote = f"{m.measure_id} {m.name or '（調整中）'} {owners} {m.goal}".strip()
     return Evidence(m.doc_id, m.line_start, m.line_end, quote, m.measure_id, m.goal or None)
 
 
@@ -104,7 +107,7 @@ def answer_owner(k: Knowledge, mid: str, intent: Intent) -> Draft:
             joint = "の共同所管" if len(owners) > 1 else ""
             d.lines.append(f"{_name(k, mid)}の担当所属は{who}{joint}です。")
         else:
-            d.lines.append(f"なお、{m.goal or '別の箇所'}での再掲（{m.line_start}行目）では{who}と記載されています。")
+            d.lines.append(f"なお、{m.goal or '別の箇所'}での再掲では{who}と記載されています。")
         d.evidence.append(_measure_evidence(m))
     if intent.has("start_year") and not intent.has("owner") and not any(o.start_year for _, os_ in groups for o in os_):
         d.lines.append("この施策の事業開始年度は表に記載されていません（「-」）。")
@@ -296,6 +299,22 @@ def answer_list(k: Knowledge, title: str, measures: list[Measure]) -> Draft:
         d.evidence.append(_measure_evidence(m))
         d.measures.append(_measure_dict(k, m.measure_id))
     d.lines.insert(0, f"{title}は次の{len(seen)}件です。")
+    d.derived.append(f"{len(seen)}件")
+    return d
+
+
+def answer_outline(parent: Section | None, parts: list[Section], k: Knowledge) -> Draft:
+    """A heading's sub-headings as the answer: 「目標達成の基盤となる取組」 -> (1) ..., (2) ..."""
+    d = Draft()
+    title = parent.title if parent is not None else parts[0].title
+    d.lines.append(f"{k.titles.get(parts[0].doc_id, '')}の「{title}」は次のとおりです。")
+    if parent is not None:
+        d.evidence.append(Evidence(parent.doc_id, parent.line_start, parent.line_end,
+                                   f"{parent.label} {parent.title} {parent.text}", None, " > ".join(parent.path)))
+    for x in parts:
+        d.lines.append(f"・{x.label} {x.title}")
+        d.evidence.append(Evidence(x.doc_id, x.line_start, x.line_end, f"{x.label} {x.title} {x.text}", None,
+                                   " > ".join(x.path)))
     return d
 
 
@@ -336,16 +355,22 @@ def answer_counts(k: Knowledge, chunks_by_kind: dict[str, list[Chunk]]) -> Draft
     return d
 
 
-def answer_passage(c: Chunk, k: Knowledge, question: str = "") -> Draft:
+def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk | None = None) -> Draft:
     body = (c.text.split("\n", 1)[-1] if c.kind == "section" else c.text).strip()
-    excerpt = _best_sentences(body, question, k) if question else body
-    d = Draft(lines=[f"{k.titles.get(c.doc_id, c.doc_id)}には次のように書かれています: 「{excerpt}」"])
+    d = Draft()
     d.evidence.append(Evidence(c.doc_id, c.line_start, c.line_end, body, (c.measure_ids or [None])[0],
                                c.section or None))
+    if following is not None and len(body) < 200 or (following is not None and body.endswith(("：", ":"))):
+        more = following.text.split("\n", 1)[-1].strip()
+        body = f"{body}\n{more}"
+        d.evidence.append(Evidence(following.doc_id, following.line_start, following.line_end, more, None,
+                                   following.section or None))
+    excerpt = _best_sentences(body, question, k) if question else body
+    d.lines.append(f"{k.titles.get(c.doc_id, c.doc_id)}には次のように書かれています: 「{excerpt}」")
     return d
 
 
-def _best_sentences(body: str, question: str, k: Knowledge, limit: int = 260) -> str:
+def _best_sentences(body: str, question: str, k: Knowledge, limit: int = 420) -> str:
     """The sentences of `body` that cover the question best, in source order, about `limit` characters."""
     sents = [x for x in re.split(r"(?<=[。！？])|\n", body) if x.strip()]
     if len("".join(sents)) <= limit:

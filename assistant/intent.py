@@ -14,13 +14,13 @@ from ingest.normalize import fiscal_year, nfkc
 __all__ = ["Intent", "detect", "ANAPHORA_RE"]
 
 _PATTERNS: dict[str, str] = {
-    "owner": r"担当|所管|どこの(?:課|部|部署|所属)|部署|所属|課は|どの課|どこが|窓口|\bowns?\b|owner|department|responsible|which (?:section|division|office)",
-    "start_year": r"いつから|開始|始ま|始め|スタート|何年から|started?|begin|since when|start year",
-    "target": r"目標|ターゲット|目指|めざ|target|goal for|aim",
+    "owner": r"担当|所管|どこの(?:課|部|部署|所属)|部署|所属|課は|どの課|どこが|窓口|\bowns?\b|owner|department|responsible|in charge|who (?:runs|handles|manages)|which (?:section|division|office|bureau)",
+    "start_year": r"いつから|開始|始ま|始め|スタート|何年から|\bstart(?:ed|s)?\b|\bbegan\b|\bbegin|since when|start year|what year",
+    "target": r"(?<!重点)(?<!基本)目標(?!達成の基盤)|ターゲット|目指|めざ|target|goal for|aim",
     "baseline": r"現状値|基準値|基準|現状|ベースライン|baseline|current value|starting value",
-    "actual": r"実績|実際|達成|最新|結果|どうなっ|どれくらい進|進捗|actual(?!ly)|achiev|result|progress|latest|reached",
+    "actual": r"実績|実際|実施した|行った|何回|達成|最新|結果|どうなっ|どれくらい進|進捗|actual(?!ly)|achiev|result|progress|latest|reached",
     "met": r"達成(?:した|でき|され|して)|届い|クリア|上回|下回|met\b|achieved|on track|reach(?:ed)? the target",
-    "what": r"とは|何を|なにを|どんな|どういう|内容|概要|目的|説明|教えて|について|what (?:is|does|are)|describe|explain|about",
+    "what": r"とは|何を|なにを|何\?|なに\?|って\?|どんな|どういう|内容|概要|目的|説明|教えて|について|what (?:is|does|are)|describe|explain|about",
     "list": r"一覧|リスト|全部|すべて|全て|どんな施策|どの施策|施策は(?:何|なに|どれ)|どれ|何がある|なにがある|which measures|what measures|list",
     "count": r"いくつ|何件|何個|何本|件数|数は|総数|how many|number of",
     "glossary": r"とは|意味|用語|what does .* mean|meaning|stand for|definition",
@@ -66,6 +66,8 @@ def detect(question: str) -> Intent:
             years.append(y)
     if "met" in asks:
         asks.add("actual")
+    if years and not asks & {"target", "baseline", "kpi", "actual"} and re.search(r"どのくらい|どれくらい|いくつ|何", q):
+        asks.add("actual")  # 「R5でどのくらい？」 asks for that year's figure
     if "glossary" in asks and not re.search(r"意味|用語|mean|stand for|definition", q, re.IGNORECASE):
         asks.discard("glossary")
         asks.add("glossary_maybe")

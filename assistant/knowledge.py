@@ -49,6 +49,7 @@ class Knowledge:
         self.goals = sorted({m.goal for m in catalog.measures if m.goal}, key=len, reverse=True)
         self.prefixes = {re.match(r"\D+", mid).group(0) for mid in self.listings if re.match(r"\D+", mid)}
         self._idf = _idf(doc_tokens or [])
+        self.vocabulary = set(self._idf)
 
     # --- measures -------------------------------------------------------------------------------------------
     def primary(self, mid: str) -> Measure | None:
@@ -96,7 +97,7 @@ class Knowledge:
         if hits:
             return hits
         for g in self.goals:  # a distinctive part of the goal name: 「県民サービスの向上」 within a longer goal
-            parts = [p for p in re.split(r"[「」『』()（）\s・]+", g) if len(p) >= 5]
+            parts = [p for p in re.split(r"[「」『』()（）\s・、]+|及び|並びに", g) if len(p) >= 5]
             if any(squash(p) in q for p in parts):
                 hits.append(g)
         return hits

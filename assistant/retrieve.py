@@ -16,6 +16,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.intent import detect
 from ingest.embed import embed_query
 from ingest.index import Index
 from ingest.normalize import MEASURE_ID_RE, nfkc, normalize_measure_id
@@ -94,10 +95,28 @@ class HybridSearcher:
                 ranks.setdefault(cid, {})[name] = r + 1
         if method == "hybrid":
             self._boost(query, scores)
+            self._kind_prior(query, scores)
         hits = [Hit(self.index.chunks[cid], s, ranks.get(cid, {})) for cid, s in scores.items()
                 if cid in self.index.chunks and filters.accept(self.index.chunks[cid])]
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
+
+    def _kind_prior(self, query: str, scores: dict[str, float]) -> None:
+        asks = detect(query).asks
+        prior: dict[str, float] = {}
+        for a in asks:
+            for kind, w in _KIND_PRIOR.get(a, {}).items():
+                prior[kind] = max(prior.get(kind, 0.0), w)
+        if "glossary" not in asks:
+            prior["glossary"] = prior.get("glossary", 0.0) - 0.4
+        for cid in scores:
+            c = self.index.chunks.get(cid)
+            if c is None:
+                continue
+            bonus = prior.get(c.kind, 0.0)
+            if c.kind == "measure" and "再掲" in c.text.split("\n", 1)[0]:
+                bonus -= 0.2
+            scores[cid] += bonus / RRF_K
 
     def _boost(self, query: str, scores: dict[str, float]) -> None:
         ids = set(measure_ids_in(query, self.known_ids))
@@ -109,6 +128,18 @@ class HybridSearcher:
         for name, cid in self._names:
             if name in q:
                 scores[cid] = scores.get(cid, 0.0) + 0.5 / RRF_K
+
+
+# What a question asks for shifts which kind of record should win a near tie.
+_KIND_PRIOR: dict[str, dict[str, float]] = {
+    "owner": {"measure": 0.5},
+    "start_year": {"measure": 0.5},
+    "target": {"kpi": 0.5, "progress_kpi": 0.2},
+    "baseline": {"kpi": 0.5, "progress_kpi": 0.2},
+    "kpi": {"kpi": 0.4, "progress_kpi": 0.3},
+    "actual": {"progress_kpi": 0.5, "initiative": 0.3, "totals": 0.3},
+    "glossary": {"glossary": 0.6},
+}
 
 
 def _chunk_name(c: Chunk) -> str:

@@ -18,6 +18,7 @@ from assistant.answer import (
     answer_glossary,
     answer_kpi,
     answer_list,
+    answer_outline,
     answer_owner,
     answer_passage,
     answer_totals,
@@ -32,6 +33,7 @@ from assistant.schemas import AskRequest, AskResponse, Citation
 from assistant.verify import verify_lines
 from ingest.index import Index, current_index_dir, open_index
 from ingest.normalize import MEASURE_ID_RE, nfkc, normalize_measure_id
+from ingest.records import Chunk
 from ingest.tokenize import tokenize
 
 __all__ = ["Assistant", "AskRequest", "AskResponse", "InvalidQuestion"]
@@ -69,6 +71,14 @@ class Assistant:
         self.searcher = HybridSearcher(index)
         self.k = Knowledge(index.catalog, index.lexical.doc_tokens)
         self.generic = set(tokenize(_GENERIC))
+        self._by_ref = {c.record_ref: c for c in index.chunks.values()}
+        sections = index.catalog.sections
+        self._title_tokens = [(x, set(tokenize(x.title))) for x in sections if x.title]
+        self._children: dict[str, list] = {}
+        for x in sections:
+            parent = next((y for y in sections if y.doc_id == x.doc_id and y.path == x.path[:-1] and x.path), None)
+            if parent is not None and parent is not x:
+                self._children.setdefault(parent.section_id, []).append(x)
 
     def reload(self) -> bool:
         """Re-open the data dir if CURRENT names a different index. Requests in flight finish on the old one."""
@@ -141,10 +151,41 @@ class Assistant:
                 return d, related
         focus = ids[:1] or self._focus(q, hits, k, kinds=("measure", "kpi", "progress_kpi"))
         if intent.has("owner", "start_year") and focus:
-            return answer_owner(k, focus[0], intent), related
+            d = answer_owner(k, focus[0], intent)
+            if intent.has("target", "baseline", "kpi", "actual", "met"):  # a compound question: owner and figures
+                more = self._kpi(q, intent, focus[:1], hits, k)
+                if more and more.answerable:
+                    d.extend(more)
+            return d, related
         if ids and (intent.has("what", "glossary_maybe") or not intent.asks):
             return answer_what(k, ids[0]), related
+        outline = self._outline(q, intent, k)
+        if outline:
+            return outline, related
         return self._passage(q, intent, hits, k), related
+
+    def _outline(self, q: str, intent: Intent, k: Knowledge) -> Draft | None:
+        """「Xって何？」 where X names a heading: answer with its sub-headings (or its sibling headings)."""
+        if not intent.has("what", "list", "count") and not re.search(r"何と何|どれ|なに", q):
+            return None
+        content = {t for t in tokenize(q) if t not in self.generic and t in k.vocabulary and not t.isdigit()
+                   and not (len(t) == 1 and not "\u4e00" <= t <= "\u9fff")}
+        if not content:
+            return None
+        cands = [sec for sec, toks in self._title_tokens if content <= toks]
+        with_children = [(sec, kids) for sec in cands if (kids := self._children.get(sec.section_id))]
+        if with_children:
+            parent, kids = min(with_children, key=lambda x: len(x[0].title))
+            return answer_outline(parent, kids, k)
+        by_parent: dict[tuple[str, ...], list] = {}
+        for sec in cands:
+            by_parent.setdefault(tuple(sec.path[:-1]), []).append(sec)
+        groups = [g for g in by_parent.values() if len(g) >= 2]
+        if groups:
+            group = max(groups, key=len)
+            parent = next((x for x in k.catalog.sections if x.path == list(group[0].path[:-1])), None)
+            return answer_outline(parent, group, k)
+        return None
 
     def _unknown_ids(self, q: str, k: Knowledge) -> list[str]:
         out = []
@@ -271,6 +312,13 @@ class Assistant:
                 return answer_passage(h.chunk, self.k)
         return None
 
+    def _next_passage(self, c: Chunk) -> Chunk | None:
+        """The passage that follows `c` in the same section (lists often continue there)."""
+        if c.kind != "section" or "#" not in c.record_ref:
+            return None
+        sec, j = c.record_ref.rsplit("#", 1)
+        return self._by_ref.get(f"{sec}#{int(j) + 1}")
+
     def _passage(self, q: str, intent: Intent, hits: list[Hit], k: Knowledge) -> Draft:
         for i, h in enumerate(hits[:5]):
             if not self._confident(q, h, i):
@@ -284,12 +332,12 @@ class Assistant:
                 d = self._kpi(q, intent, c.measure_ids[:1], [h], k)
                 if d:
                     return d
-            return answer_passage(c, k, q)
+            return answer_passage(c, k, q, self._next_passage(c))
         return _abstain("ご質問の内容は、計画と実績報告のどちらにも記載が見当たりません。")
 
     # --- verification and the response ----------------------------------------------------------------------
     def _finish(self, d: Draft, related: list[str], hits: list[Hit], k: Knowledge) -> AskResponse:
-        sources = [e.quote for e in d.evidence] + [k.titles.get(e.doc_id, "") for e in d.evidence]
+        sources = [e.quote for e in d.evidence] + [k.titles.get(e.doc_id, "") for e in d.evidence] + d.derived
         lines, problems = verify_lines(d.lines, sources, k.departments) if d.answerable else (d.lines, [])
         if d.answerable and not lines:
             d = _abstain("根拠資料で確認できる回答を作成できませんでした。")

@@ -14,7 +14,8 @@ from ingest.normalize import fiscal_year, nfkc, number_tokens
 __all__ = ["unsupported", "verify_lines"]
 
 _ERA_RE = re.compile(r"(?:令和|平成|R|H)\s*(?:元|\d{1,2})(?:\.\d{1,2}(?!\d))?")
-_MEASURE_RE = re.compile(r"[\u4e00-\u9fff](?:・[\u4e00-\u9fff])*\s*\d{1,3}")
+# a measure id stands alone (企15, 出・総1): not preceded by a kanji, not followed by more of a figure
+_MEASURE_RE = re.compile(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff](?:・[\u4e00-\u9fff])*\s*\d{1,3}(?![\d.,])")
 
 
 def _source_numbers(sources: list[str]) -> set[str]:

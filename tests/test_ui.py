@@ -220,6 +220,8 @@ def test_kpi_status_compares_latest_actual_with_same_year_or_final_target() -> N
     falling = plan | {"targets": {"R6": _q(5)}}
     assert kpi_status(falling, [box | {"latest": _q(4)}])[0] == STATUS_MET  # target below baseline
     assert kpi_status(plan)[0] == STATUS_NO_DATA
+    restated = box | {"latest": _q(35), "target": _q(30), "target_year_raw": "R6"}
+    assert kpi_status(plan, [restated])[0] == STATUS_MET  # the report's own target, not the plan's R5 40
     years = [p["年度"] for p in kpi_points(plan, [box])]
     assert years == sorted(years) and years[0] == 2020 and years[-1] == 2024
 

@@ -51,8 +51,14 @@ def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> 
         alt.Tooltip("出典:N"),
     ]
     base = alt.Chart(df).encode(x=x, y=y, color=color, tooltip=tooltip)
-    target_line = base.transform_filter(alt.datum["区分"] == TARGET).mark_line(strokeDash=[6, 4], point=True)
-    actual_line = base.transform_filter(alt.datum["区分"] == ACTUAL).mark_line(point=True)
+    target_line = (
+        base.transform_filter(alt.datum["区分"] == TARGET)
+        .mark_line(strokeDash=[6, 4], point=True)
+        .encode(detail="出典:N")
+    )
+    actual_line = (
+        base.transform_filter(alt.datum["区分"] == ACTUAL).mark_line(point=True).encode(detail="出典:N")
+    )
     baseline_pt = base.transform_filter(alt.datum["区分"] == BASELINE).mark_point(
         filled=True, size=90, shape="diamond"
     )

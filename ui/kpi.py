@@ -126,8 +126,6 @@ def kpi_points(kpi: Kpi, progress: list[Kpi] | None = None) -> list[Point]:
             continue
         if any(o["年度"] == p["年度"] and o["区分"] == p["区分"] and o["値"] == p["値"] for o in out):
             continue  # the same figure printed in both documents
-        if p["区分"] == TARGET and any(o["年度"] == p["年度"] and o["区分"] == TARGET for o in out):
-            continue  # the plan's target for that year wins over a restated one
         out.append(p)
     return sorted(out, key=lambda p: (p["年度"], [BASELINE, TARGET, ACTUAL].index(p["区分"])))
 
@@ -135,14 +133,17 @@ def kpi_points(kpi: Kpi, progress: list[Kpi] | None = None) -> list[Point]:
 def kpi_status(kpi: Kpi, progress: list[Kpi] | None = None) -> tuple[str, str]:
     """(status, explanation): the latest actual against the target of the same year, else the final target.
 
-    The direction comes from the records: when the final target is below the baseline, lower is better.
+    When the document that reports the actual also prints a target, that target is used (a progress report
+    may restate the plan's target); otherwise the plan's. The direction comes from the records: when the
+    final target is below the baseline, lower is better.
     """
     points = kpi_points(kpi, progress)
     actuals = [p for p in points if p["区分"] == ACTUAL]
-    targets = [p for p in points if p["区分"] == TARGET]
-    if not actuals or not targets:
+    if not actuals or not any(p["区分"] == TARGET for p in points):
         return STATUS_NO_DATA, "実績値または目標値が記録にありません"
     latest = max(actuals, key=lambda p: p["年度"])
+    targets = [p for p in points if p["区分"] == TARGET and p["出典"] == latest["出典"]]
+    targets = targets or [p for p in points if p["区分"] == TARGET]
     same = [t for t in targets if t["年度"] == latest["年度"]]
     target = same[0] if same else max(targets, key=lambda p: p["年度"])
     baselines = [p for p in points if p["区分"] == BASELINE]
@@ -151,7 +152,7 @@ def kpi_status(kpi: Kpi, progress: list[Kpi] | None = None) -> tuple[str, str]:
     met = latest["値"] <= target["値"] if lower_is_better else latest["値"] >= target["値"]
     why = (
         f"{era_label(latest['年度'])}実績 {latest['表示値']} / "
-        f"{era_label(target['年度'])}目標 {target['表示値']}"
+        f"{era_label(target['年度'])}目標 {target['表示値']}（{target['出典']}）"
     )
     return (STATUS_MET if met else STATUS_NOT_MET), why
 
@@ -168,14 +169,19 @@ def kpi_row(kpi: Kpi, progress: list[Kpi] | None = None) -> dict[str, str]:
     points = kpi_points(kpi, progress)
     base = next((p for p in points if p["区分"] == BASELINE), None)
     latest = max((p for p in points if p["区分"] == ACTUAL), key=lambda p: p["年度"], default=None)
-    targets = {era_label(p["年度"]): p["表示値"] for p in points if p["区分"] == TARGET}
+    sources = {p["出典"] for p in points if p["区分"] == TARGET}
+    targets = [
+        f"{era_label(p['年度'])}" + (f"（{p['出典']}）" if len(sources) > 1 else "") + f": {p['表示値']}"
+        for p in points
+        if p["区分"] == TARGET
+    ]
     ids = kpi.get("measure_ids") or sorted({m for b in boxes for m in b.get("measure_ids") or []})
     return {
         "施策": "、".join(ids),
         "指標": kpi_title(kpi),
         "単位": kpi_unit(kpi, progress),
         "基準値": f"{base['表示値']}（{era_label(base['年度'])}）" if base else "",
-        "目標": "、".join(f"{y}: {v}" for y, v in targets.items()),
+        "目標": "、".join(targets),
         "最新実績": f"{latest['表示値']}（{era_label(latest['年度'])}）" if latest else "",
         "達成率（報告書）": "、".join(
             str(b["achievement_rate_raw"]) for b in boxes if b.get("achievement_rate_raw")
