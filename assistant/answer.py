@@ -15,8 +15,20 @@ from assistant.knowledge import Knowledge, squash
 from ingest.normalize import era_label, fiscal_year
 from ingest.records import Chunk, Measure, PlanKpi, ProgressKpi, Quantity, Section
 
-__all__ = ["Draft", "Evidence", "answer_owner", "answer_outline", "answer_kpi", "answer_what", "answer_list", "answer_glossary",
-           "answer_totals", "answer_counts", "answer_passage", "fy_phrase"]
+__all__ = [
+    "Draft",
+    "Evidence",
+    "answer_owner",
+    "answer_outline",
+    "answer_kpi",
+    "answer_what",
+    "answer_list",
+    "answer_glossary",
+    "answer_totals",
+    "answer_counts",
+    "answer_passage",
+    "fy_phrase",
+]
 
 
 @dataclass
@@ -38,7 +50,9 @@ class Draft:
     measures: list[dict[str, Any]] = field(default_factory=list)
     kpis: list[dict[str, Any]] = field(default_factory=list)
     answerable: bool = True
-    derived: list[str] = field(default_factory=list)  # facts computed from the cited records (a count of them)
+    derived: list[str] = field(
+        default_factory=list
+    )  # facts computed from the cited records (a count of them)
 
     def extend(self, other: Draft) -> None:
         self.lines += other.lines
@@ -74,8 +88,16 @@ def _measure_dict(k: Knowledge, mid: str) -> dict[str, Any]:
     if m is None:
         return {}
     d = m.model_dump(mode="json")
-    d["listings"] = [{"line_start": x.line_start, "line_end": x.line_end, "goal": x.goal, "relisted": x.relisted,
-                      "kpi_mark": x.kpi_mark} for x in k.listings[mid]]
+    d["listings"] = [
+        {
+            "line_start": x.line_start,
+            "line_end": x.line_end,
+            "goal": x.goal,
+            "relisted": x.relisted,
+            "kpi_mark": x.kpi_mark,
+        }
+        for x in k.listings[mid]
+    ]
     d["kpi_mark"] = any(x.kpi_mark for x in k.listings[mid])
     return d
 
@@ -93,14 +115,19 @@ def answer_owner(k: Knowledge, mid: str, intent: Intent) -> Draft:
         m = k.primary(mid)
         if m is not None:
             d.evidence.append(_measure_evidence(m))
-        d.lines.append(f"{mid}は計画の表で（調整中）となっており、担当所属と事業開始年度は記載されていません。")
+        d.lines.append(
+            f"{mid}は計画の表で（調整中）となっており、担当所属と事業開始年度は記載されていません。"
+        )
         d.answerable = False
         return d
     for i, (m, owners) in enumerate(groups):
         parts = []
         for o in owners:
-            start = (f"事業開始は{o.start_year_raw}（{o.start_year}年度）" if o.start_year
-                     else "事業開始年度の記載なし")
+            start = (
+                f"事業開始は{o.start_year_raw}（{o.start_year}年度）"
+                if o.start_year
+                else "事業開始年度の記載なし"
+            )
             parts.append(f"{o.bureau} {o.section}（{start}）")
         who = "と".join(parts)
         if i == 0:
@@ -109,7 +136,11 @@ def answer_owner(k: Knowledge, mid: str, intent: Intent) -> Draft:
         else:
             d.lines.append(f"なお、{m.goal or '別の箇所'}での再掲では{who}と記載されています。")
         d.evidence.append(_measure_evidence(m))
-    if intent.has("start_year") and not intent.has("owner") and not any(o.start_year for _, os_ in groups for o in os_):
+    if (
+        intent.has("start_year")
+        and not intent.has("owner")
+        and not any(o.start_year for _, os_ in groups for o in os_)
+    ):
         d.lines.append("この施策の事業開始年度は表に記載されていません（「-」）。")
         d.answerable = False
     return d
@@ -179,10 +210,14 @@ def _kpi_evidence(kpi: PlanKpi) -> Evidence:
 
 
 def _progress_evidence(p: ProgressKpi) -> Evidence:
-    bits = [p.name, f"{p.baseline_year_raw or ''} {_q(p.baseline)}" if p.baseline else "",
-            f"{p.latest_year_raw or ''} {_q(p.latest)}" if p.latest else "",
-            f"目標（{p.target_year_raw}）{_q(p.target)}" if p.target else "",
-            f"達成率{p.achievement_rate_raw}" if p.achievement_rate_raw else "", *p.notes]
+    bits = [
+        p.name,
+        f"{p.baseline_year_raw or ''} {_q(p.baseline)}" if p.baseline else "",
+        f"{p.latest_year_raw or ''} {_q(p.latest)}" if p.latest else "",
+        f"目標（{p.target_year_raw}）{_q(p.target)}" if p.target else "",
+        f"達成率{p.achievement_rate_raw}" if p.achievement_rate_raw else "",
+        *p.notes,
+    ]
     mid = p.measure_ids[0] if p.measure_ids else None
     return Evidence(p.doc_id, p.line_start, p.line_end, " ".join(b for b in bits if b), mid, p.goal or None)
 
@@ -196,7 +231,9 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
     for kpi in plan_kpis:
         d.kpis.append({"type": "plan_kpi", **kpi.model_dump(mode="json")})
         if kpi.placeholder:
-            d.lines.append(f"{kpi.measure_ref_raw}の目標指標は計画の表で（調整中）となっており、項目・目標値は記載されていません。")
+            d.lines.append(
+                f"{kpi.measure_ref_raw}の目標指標は計画の表で（調整中）となっており、項目・目標値は記載されていません。"
+            )
             d.evidence.append(_kpi_evidence(kpi))
             d.answerable = False
             continue
@@ -222,8 +259,10 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
         _check_year_and_status(d, p, intent)
         plan = k.kpi_by_id.get(p.plan_kpi_id or "")
         if plan and plan.baseline and p.baseline and plan.baseline.value != p.baseline.value:
-            d.lines.append(f"なお、計画の現状値は{_q(plan.baseline, plan.unit)}（{plan.baseline_date_raw}時点）で、"
-                           f"実績報告の基準値（{p.baseline_year_raw}: {_q(p.baseline, p.unit)}）と異なります。")
+            d.lines.append(
+                f"なお、計画の現状値は{_q(plan.baseline, plan.unit)}（{plan.baseline_date_raw}時点）で、"
+                f"実績報告の基準値（{p.baseline_year_raw}: {_q(p.baseline, p.unit)}）と異なります。"
+            )
             d.evidence.append(_kpi_evidence(plan))
         if plan and intent.has("met"):
             _compare_with_plan(d, plan, p)
@@ -252,7 +291,9 @@ def _check_year_and_status(d: Draft, p: ProgressKpi, intent: Intent) -> None:
     latest_year = fiscal_year(p.latest_year_raw) if p.latest_year_raw else None
     asked = [y for y in intent.years if y != fiscal_year(p.target_year_raw or "")]
     if intent.has("actual") and asked and latest_year and latest_year not in asked:
-        d.lines.append(f"{fy_phrase(asked[0])}の実績値は報告書に記載がなく、最新は{p.latest_year_raw}の値です。")
+        d.lines.append(
+            f"{fy_phrase(asked[0])}の実績値は報告書に記載がなく、最新は{p.latest_year_raw}の値です。"
+        )
         d.answerable = False
     if intent.has("met") and not p.achievement_rate_raw and not _status(p):
         d.lines.append("目標が数値で示されていないため、達成したかどうかは資料から判断できません。")
@@ -265,7 +306,9 @@ def _compare_with_plan(d: Draft, plan: PlanKpi, p: ProgressKpi) -> None:
     if not (target and target.value is not None and p.latest and p.latest.value is not None):
         return
     verb = "上回って" if p.latest.value >= target.value else "下回って"
-    d.lines.append(f"計画の{lab}目標値{_q(target, plan.unit)}と比べると、{lab}実績{_q(p.latest, p.unit)}は目標を{verb}います。")
+    d.lines.append(
+        f"計画の{lab}目標値{_q(target, plan.unit)}と比べると、{lab}実績{_q(p.latest, p.unit)}は目標を{verb}います。"
+    )
     d.evidence.append(_kpi_evidence(plan))
 
 
@@ -309,12 +352,23 @@ def answer_outline(parent: Section | None, parts: list[Section], k: Knowledge) -
     title = parent.title if parent is not None else parts[0].title
     d.lines.append(f"{k.titles.get(parts[0].doc_id, '')}の「{title}」は次のとおりです。")
     if parent is not None:
-        d.evidence.append(Evidence(parent.doc_id, parent.line_start, parent.line_end,
-                                   f"{parent.label} {parent.title} {parent.text}", None, " > ".join(parent.path)))
+        d.evidence.append(
+            Evidence(
+                parent.doc_id,
+                parent.line_start,
+                parent.line_end,
+                f"{parent.label} {parent.title} {parent.text}",
+                None,
+                " > ".join(parent.path),
+            )
+        )
     for x in parts:
         d.lines.append(f"・{x.label} {x.title}")
-        d.evidence.append(Evidence(x.doc_id, x.line_start, x.line_end, f"{x.label} {x.title} {x.text}", None,
-                                   " > ".join(x.path)))
+        d.evidence.append(
+            Evidence(
+                x.doc_id, x.line_start, x.line_end, f"{x.label} {x.title} {x.text}", None, " > ".join(x.path)
+            )
+        )
     return d
 
 
@@ -336,9 +390,11 @@ def answer_totals(k: Knowledge) -> Draft:
             cnt = t.reference_project_count.raw if t.reference_project_count else ""
             s += f"参考として{t.reference_year_raw}実績は事業数{cnt}、{t.reference_amount_kind}{t.reference_amount.raw}です。"
         d.lines.append(s)
-        quote = f"事業数 {t.project_count.raw} {t.amount_kind} {t.amount.raw} 【参考】{t.reference_year_raw or ''}実績 " \
-                f"事業数 {t.reference_project_count.raw if t.reference_project_count else ''} " \
-                f"{t.reference_amount_kind or ''} {t.reference_amount.raw if t.reference_amount else ''}"
+        quote = (
+            f"事業数 {t.project_count.raw} {t.amount_kind} {t.amount.raw} 【参考】{t.reference_year_raw or ''}実績 "
+            f"事業数 {t.reference_project_count.raw if t.reference_project_count else ''} "
+            f"{t.reference_amount_kind or ''} {t.reference_amount.raw if t.reference_amount else ''}"
+        )
         d.evidence.append(Evidence(t.doc_id, t.line_start, t.line_end, quote, None, None))
     return d
 
@@ -348,8 +404,12 @@ def answer_counts(k: Knowledge, chunks_by_kind: dict[str, list[Chunk]]) -> Draft
     distinct = {m.measure_id for m in cat.measures}
     relisted = sum(1 for m in cat.measures if m.relisted)
     real_kpis = [x for x in cat.kpis if x.baseline is not None or x.targets]
-    d = Draft(lines=[f"計画の「主な個別施策」の表には{len(cat.measures)}件の施策が掲載されています"
-                     f"（重複を除くと{len(distinct)}件、再掲{relisted}件）。目標指標（KPI）の表は{len(real_kpis)}行です。"])
+    d = Draft(
+        lines=[
+            f"計画の「主な個別施策」の表には{len(cat.measures)}件の施策が掲載されています"
+            f"（重複を除くと{len(distinct)}件、再掲{relisted}件）。目標指標（KPI）の表は{len(real_kpis)}行です。"
+        ]
+    )
     for m in cat.measures[:1] + cat.measures[-1:]:
         d.evidence.append(_measure_evidence(m))
     return d
@@ -358,13 +418,22 @@ def answer_counts(k: Knowledge, chunks_by_kind: dict[str, list[Chunk]]) -> Draft
 def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk | None = None) -> Draft:
     body = (c.text.split("\n", 1)[-1] if c.kind == "section" else c.text).strip()
     d = Draft()
-    d.evidence.append(Evidence(c.doc_id, c.line_start, c.line_end, body, (c.measure_ids or [None])[0],
-                               c.section or None))
+    d.evidence.append(
+        Evidence(c.doc_id, c.line_start, c.line_end, body, (c.measure_ids or [None])[0], c.section or None)
+    )
     if following is not None and len(body) < 200 or (following is not None and body.endswith(("：", ":"))):
         more = following.text.split("\n", 1)[-1].strip()
         body = f"{body}\n{more}"
-        d.evidence.append(Evidence(following.doc_id, following.line_start, following.line_end, more, None,
-                                   following.section or None))
+        d.evidence.append(
+            Evidence(
+                following.doc_id,
+                following.line_start,
+                following.line_end,
+                more,
+                None,
+                following.section or None,
+            )
+        )
     excerpt = _best_sentences(body, question, k) if question else body
     d.lines.append(f"{k.titles.get(c.doc_id, c.doc_id)}には次のように書かれています: 「{excerpt}」")
     return d

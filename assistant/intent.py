@@ -66,10 +66,18 @@ def detect(question: str) -> Intent:
             years.append(y)
     if "met" in asks:
         asks.add("actual")
-    if years and not asks & {"target", "baseline", "kpi", "actual"} and re.search(r"どのくらい|どれくらい|いくつ|何", q):
+    if (
+        years
+        and not asks & {"target", "baseline", "kpi", "actual"}
+        and re.search(r"どのくらい|どれくらい|いくつ|何", q)
+    ):
         asks.add("actual")  # 「R5でどのくらい？」 asks for that year's figure
     if "glossary" in asks and not re.search(r"意味|用語|mean|stand for|definition", q, re.IGNORECASE):
         asks.discard("glossary")
         asks.add("glossary_maybe")
-    return Intent(asks=asks, years=years, final_year=bool(_FINAL_RE.search(q)),
-                  anaphoric=bool(ANAPHORA_RE.search(q.strip())) or len(q.strip()) <= 8)
+    return Intent(
+        asks=asks,
+        years=years,
+        final_year=bool(_FINAL_RE.search(q)),
+        anaphoric=bool(ANAPHORA_RE.search(q.strip())) or len(q.strip()) <= 8,
+    )

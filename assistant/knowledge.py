@@ -42,10 +42,12 @@ class Knowledge:
             for mid in p.measure_ids:
                 self.progress_by_measure[mid].append(p)
         self.progress_by_id = {p.kpi_id: p for p in catalog.progress_kpis}
-        self.departments = sorted({o.section for m in catalog.measures for o in m.owners if o.section}, key=len,
-                                  reverse=True)
-        self.bureaus = sorted({o.bureau for m in catalog.measures for o in m.owners if o.bureau}, key=len,
-                              reverse=True)
+        self.departments = sorted(
+            {o.section for m in catalog.measures for o in m.owners if o.section}, key=len, reverse=True
+        )
+        self.bureaus = sorted(
+            {o.bureau for m in catalog.measures for o in m.owners if o.bureau}, key=len, reverse=True
+        )
         self.goals = sorted({m.goal for m in catalog.measures if m.goal}, key=len, reverse=True)
         self.prefixes = {re.match(r"\D+", mid).group(0) for mid in self.listings if re.match(r"\D+", mid)}
         self._idf = _idf(doc_tokens or [])
@@ -71,8 +73,10 @@ class Knowledge:
 
     def close_ids(self, mid: str, n: int = 5) -> list[str]:
         prefix = re.match(r"\D*", mid).group(0)
-        same = sorted((i for i in self.listings if i.startswith(prefix) and prefix),
-                      key=lambda i: abs(_num(i) - _num(mid)))
+        same = sorted(
+            (i for i in self.listings if i.startswith(prefix) and prefix),
+            key=lambda i: abs(_num(i) - _num(mid)),
+        )
         return list(dict.fromkeys(same[:n] + difflib.get_close_matches(mid, list(self.listings), n=n)))[:n]
 
     def mentioned(self, question: str, vocab: list[str], min_len: int = 3) -> list[str]:
@@ -96,7 +100,9 @@ class Knowledge:
         hits = [g for g in self.goals if squash(g) in q]
         if hits:
             return hits
-        for g in self.goals:  # a distinctive part of the goal name: 「県民サービスの向上」 within a longer goal
+        for (
+            g
+        ) in self.goals:  # a distinctive part of the goal name: 「県民サービスの向上」 within a longer goal
             parts = [p for p in re.split(r"[「」『』()（）\s・、]+|及び|並びに", g) if len(p) >= 5]
             if any(squash(p) in q for p in parts):
                 hits.append(g)

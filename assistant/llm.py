@@ -42,4 +42,6 @@ def chat_model_from_settings(base_url: str, model: str | None, api_key: str | No
             "POLICY_ASSISTANT_LLM_BASE_URL is set but langchain-openai is not installed; "
             "run: pip install 'policy-assistant[llm]' (or unset POLICY_ASSISTANT_LLM_BASE_URL)"
         ) from exc
-    return ChatOpenAI(base_url=base_url, model=model or "gpt-4o-mini", api_key=api_key or "none", temperature=0)
+    return ChatOpenAI(
+        base_url=base_url, model=model or "gpt-4o-mini", api_key=api_key or "none", temperature=0
+    )

@@ -78,7 +78,9 @@ class HybridSearcher:
             if name and len(name) >= 4:
                 self._names.append((name, c.chunk_id))
 
-    def search(self, query: str, k: int = 8, *, method: Method = "hybrid", filters: Filters | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 8, *, method: Method = "hybrid", filters: Filters | None = None
+    ) -> list[Hit]:
         filters = filters or Filters()
         pool = max(50, k * 5)
         ranked: dict[str, list[str]] = {}
@@ -96,8 +98,11 @@ class HybridSearcher:
         if method == "hybrid":
             self._boost(query, scores)
             self._kind_prior(query, scores)
-        hits = [Hit(self.index.chunks[cid], s, ranks.get(cid, {})) for cid, s in scores.items()
-                if cid in self.index.chunks and filters.accept(self.index.chunks[cid])]
+        hits = [
+            Hit(self.index.chunks[cid], s, ranks.get(cid, {}))
+            for cid, s in scores.items()
+            if cid in self.index.chunks and filters.accept(self.index.chunks[cid])
+        ]
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
 
@@ -169,14 +174,23 @@ class PolicyRetriever(BaseRetriever):
     method: Method = "hybrid"
     filters: Filters | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
         return [
             Document(
                 page_content=h.chunk.text,
                 id=h.chunk.chunk_id,
-                metadata={"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "kind": h.chunk.kind,
-                          "measure_ids": h.chunk.measure_ids, "section": h.chunk.section,
-                          "line_start": h.chunk.line_start, "line_end": h.chunk.line_end, "score": h.score},
+                metadata={
+                    "chunk_id": h.chunk.chunk_id,
+                    "doc_id": h.chunk.doc_id,
+                    "kind": h.chunk.kind,
+                    "measure_ids": h.chunk.measure_ids,
+                    "section": h.chunk.section,
+                    "line_start": h.chunk.line_start,
+                    "line_end": h.chunk.line_end,
+                    "score": h.score,
+                },
             )
             for h in self.searcher.search(query, self.k, method=self.method, filters=self.filters)
         ]

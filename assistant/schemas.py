@@ -30,7 +30,9 @@ class AskRequest(BaseModel):
         if not v.strip():
             raise ValueError("question is empty; send a question of 1 to 2000 characters")
         if len(v) > MAX_QUESTION_CHARS:
-            raise ValueError(f"question has {len(v)} characters; the limit is {MAX_QUESTION_CHARS}, shorten it")
+            raise ValueError(
+                f"question has {len(v)} characters; the limit is {MAX_QUESTION_CHARS}, shorten it"
+            )
         return v
 
 

@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
+
 from assistant.answer import (
     Draft,
     Evidence,
@@ -27,11 +29,9 @@ from assistant.answer import (
     fy_phrase,
     kpis_for,
 )
-from langchain_core.language_models import BaseChatModel
-
 from assistant.intent import Intent, detect
-from assistant.llm import phrase
 from assistant.knowledge import Knowledge, squash
+from assistant.llm import phrase
 from assistant.retrieve import Hit, HybridSearcher, measure_ids_in
 from assistant.schemas import AskRequest, AskResponse, Citation
 from assistant.verify import verify_lines
@@ -62,7 +62,9 @@ class InvalidQuestion(ValueError):
 class Assistant:
     """Answers questions from one opened index; `reload` switches to a newer index after re-ingest."""
 
-    def __init__(self, index: Index, data_dir: Path | None = None, chat_model: BaseChatModel | None = None) -> None:
+    def __init__(
+        self, index: Index, data_dir: Path | None = None, chat_model: BaseChatModel | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.chat_model = chat_model
         self._lock = threading.Lock()
@@ -82,7 +84,9 @@ class Assistant:
         self._title_tokens = [(x, set(tokenize(x.title))) for x in sections if x.title]
         self._children: dict[str, list] = {}
         for x in sections:
-            parent = next((y for y in sections if y.doc_id == x.doc_id and y.path == x.path[:-1] and x.path), None)
+            parent = next(
+                (y for y in sections if y.doc_id == x.doc_id and y.path == x.path[:-1] and x.path), None
+            )
             if parent is not None and parent is not x:
                 self._children.setdefault(parent.section_id, []).append(x)
 
@@ -109,7 +113,10 @@ class Assistant:
         t1 = time.perf_counter()
         draft, related = self._route(question, intent, ids or context_ids, hits, k)
         resp = self._finish(draft, related, hits, k, question)
-        resp.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "total": round((time.perf_counter() - t0) * 1000, 2)}
+        resp.timings_ms = {
+            "retrieve": round((t1 - t0) * 1000, 2),
+            "total": round((time.perf_counter() - t0) * 1000, 2),
+        }
         return resp
 
     # --- follow-ups -----------------------------------------------------------------------------------------
@@ -129,17 +136,25 @@ class Assistant:
         return [], nfkc(last_user)
 
     # --- routing --------------------------------------------------------------------------------------------
-    def _route(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> tuple[Draft, list[str]]:
+    def _route(
+        self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge
+    ) -> tuple[Draft, list[str]]:
         related = _related(ids, hits)
         unknown = self._unknown_ids(q, k)
         if unknown and not ids:
             close = k.close_ids(unknown[0])
-            return _abstain(f"「{unknown[0]}」という施策番号は計画にありません。近い番号: {'、'.join(close)}。"), close
+            return _abstain(
+                f"「{unknown[0]}」という施策番号は計画にありません。近い番号: {'、'.join(close)}。"
+            ), close
         if intent.has("contact"):
-            return _abstain("資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
-                            "担当所属（部局・課）であればお答えできます。"), related
+            return _abstain(
+                "資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
+                "担当所属（部局・課）であればお答えできます。"
+            ), related
         if intent.has("opinion"):
-            return _abstain("資料に書かれた事実のみお答えしています。評価や意見は資料に含まれていません。"), related
+            return _abstain(
+                "資料に書かれた事実のみお答えしています。評価や意見は資料に含まれていません。"
+            ), related
         beyond = self._beyond_period(intent, k)
         if beyond:
             return beyond, related
@@ -151,14 +166,18 @@ class Assistant:
         listing = self._list(q, intent, ids, hits, k)
         if listing:
             return listing, related
-        if intent.has("target", "baseline", "kpi", "actual", "met") and not (ids and intent.has("what") and not intent.has("kpi")):
+        if intent.has("target", "baseline", "kpi", "actual", "met") and not (
+            ids and intent.has("what") and not intent.has("kpi")
+        ):
             d = self._kpi(q, intent, ids, hits, k)
             if d:
                 return d, related
         focus = ids[:1] or self._focus(q, hits, k, kinds=("measure", "kpi", "progress_kpi"))
         if intent.has("owner", "start_year") and focus:
             d = answer_owner(k, focus[0], intent)
-            if intent.has("target", "baseline", "kpi", "actual", "met"):  # a compound question: owner and figures
+            if intent.has(
+                "target", "baseline", "kpi", "actual", "met"
+            ):  # a compound question: owner and figures
                 more = self._kpi(q, intent, focus[:1], hits, k)
                 if more and more.answerable:
                     d.extend(more)
@@ -174,8 +193,14 @@ class Assistant:
         """「Xって何？」 where X names a heading: answer with its sub-headings (or its sibling headings)."""
         if not intent.has("what", "list", "count") and not re.search(r"何と何|どれ|なに", q):
             return None
-        content = {t for t in tokenize(q) if t not in self.generic and t in k.vocabulary and not t.isdigit()
-                   and not (len(t) == 1 and not "\u4e00" <= t <= "\u9fff")}
+        content = {
+            t
+            for t in tokenize(q)
+            if t not in self.generic
+            and t in k.vocabulary
+            and not t.isdigit()
+            and not (len(t) == 1 and not "\u4e00" <= t <= "\u9fff")
+        }
         if not content:
             return None
         cands = [sec for sec, toks in self._title_tokens if content <= toks]
@@ -206,12 +231,16 @@ class Assistant:
         last_plan = _last_plan_year(k)
         future = [y for y in intent.years if y > last_plan]
         if future and intent.has("target", "kpi", "baseline", "actual", "met"):
-            return _abstain(f"計画期間は{_plan_period(k)}で、{fy_phrase(future[0])}の目標値・実績は資料に記載されていません。")
+            return _abstain(
+                f"計画期間は{_plan_period(k)}で、{fy_phrase(future[0])}の目標値・実績は資料に記載されていません。"
+            )
         reported = [d.fiscal_year for d in k.catalog.documents if d.kind == "progress" and d.fiscal_year]
         if reported and intent.has("actual", "met") and not intent.has("target"):
             later = [y for y in intent.years if y > max(reported)]
             if later:
-                return _abstain(f"実績報告は{fy_phrase(max(reported))}分までで、{fy_phrase(later[0])}の実績は資料にありません。")
+                return _abstain(
+                    f"実績報告は{fy_phrase(max(reported))}分までで、{fy_phrase(later[0])}の実績は資料にありません。"
+                )
         return None
 
     def _confident(self, q: str, h: Hit, pos: int) -> bool:
@@ -224,7 +253,9 @@ class Assistant:
             return pos == 0 and dense <= 2 and lex <= 5
         return pos == 0 and cov >= LOW_COVERAGE and lex <= 2 and dense <= 2
 
-    def _focus(self, q: str, hits: list[Hit], k: Knowledge, kinds: tuple[str, ...], top: int = 5) -> list[str]:
+    def _focus(
+        self, q: str, hits: list[Hit], k: Knowledge, kinds: tuple[str, ...], top: int = 5
+    ) -> list[str]:
         for i, h in enumerate(hits[:top]):
             if h.chunk.kind in kinds and h.chunk.measure_ids and self._confident(q, h, i):
                 return h.chunk.measure_ids[:1]
@@ -244,22 +275,32 @@ class Assistant:
         return None
 
     def _budget(self, q: str, ids: list[str], k: Knowledge) -> Draft:
-        overall = re.search(r"全体|合計|総額|関連事業|ポリシー|事業数|決算額|total|overall|all", q, re.IGNORECASE)
+        overall = re.search(
+            r"全体|合計|総額|関連事業|ポリシー|事業数|決算額|total|overall|all", q, re.IGNORECASE
+        )
         if k.catalog.totals and overall and not ids:
             return answer_totals(k)
-        return _abstain("資料には個々の施策の予算額・事業費は記載されていません。"
-                        "実績報告にあるのはポリシー関連事業全体の事業数と決算額です。")
+        return _abstain(
+            "資料には個々の施策の予算額・事業費は記載されていません。"
+            "実績報告にあるのはポリシー関連事業全体の事業数と決算額です。"
+        )
 
     def _list(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> Draft | None:
         if ids or intent.has("target", "baseline", "actual", "met"):
             return None
-        wants_list = intent.has("list") or re.search(r"施策|事業|取組|取り組み|measures|handle", q, re.IGNORECASE)
+        wants_list = intent.has("list") or re.search(
+            r"施策|事業|取組|取り組み|measures|handle", q, re.IGNORECASE
+        )
         if not wants_list:
             return None
         deps = k.department_hits(q)
         bureaus = [] if deps else k.mentioned(q, k.bureaus)
         if deps or bureaus:
-            ms = [m for m in k.catalog.measures if any(o.section in deps or o.bureau in bureaus for o in m.owners)]
+            ms = [
+                m
+                for m in k.catalog.measures
+                if any(o.section in deps or o.bureau in bureaus for o in m.owners)
+            ]
             if ms:
                 return answer_list(k, f"{'・'.join(deps or bureaus)}が担当する施策", ms)
         goals = k.goal_hits(q)
@@ -294,7 +335,11 @@ class Assistant:
                 boxes = [p]
                 if p.plan_kpi_id in k.kpi_by_id:
                     plan = [k.kpi_by_id[p.plan_kpi_id]]
-        if intent.has("actual", "met") and not boxes and not any(k.progress_by_plan.get(x.kpi_id) for x in plan):
+        if (
+            intent.has("actual", "met")
+            and not boxes
+            and not any(k.progress_by_plan.get(x.kpi_id) for x in plan)
+        ):
             passage = self._progress_passage(q, hits)
             if passage:
                 return passage
@@ -305,9 +350,12 @@ class Assistant:
         for i, h in enumerate(hits[:6]):
             if h.chunk.kind in order and self._confident(q, h, i):
                 # prefer the preferred kind when an equally good one follows
-                for j, h2 in enumerate(hits[i + 1 : 6], i + 1):
-                    if (h2.chunk.kind == order[0] != h.chunk.kind and h2.chunk.measure_ids
-                            and set(h2.chunk.measure_ids) & set(h.chunk.measure_ids)):
+                for h2 in hits[i + 1 : 6]:
+                    if (
+                        h2.chunk.kind == order[0] != h.chunk.kind
+                        and h2.chunk.measure_ids
+                        and set(h2.chunk.measure_ids) & set(h.chunk.measure_ids)
+                    ):
                         return h2
                 return h
         return None
@@ -342,7 +390,9 @@ class Assistant:
         return _abstain("ご質問の内容は、計画と実績報告のどちらにも記載が見当たりません。")
 
     # --- verification and the response ----------------------------------------------------------------------
-    def _finish(self, d: Draft, related: list[str], hits: list[Hit], k: Knowledge, question: str = "") -> AskResponse:
+    def _finish(
+        self, d: Draft, related: list[str], hits: list[Hit], k: Knowledge, question: str = ""
+    ) -> AskResponse:
         sources = [e.quote for e in d.evidence] + [k.titles.get(e.doc_id, "") for e in d.evidence] + d.derived
         lines, problems = verify_lines(d.lines, sources, k.departments) if d.answerable else (d.lines, [])
         if d.answerable and not lines:
@@ -351,8 +401,14 @@ class Assistant:
         if self.chat_model is not None and d.answerable and lines:
             lines = self._phrase(question, lines, d, sources, k)
         citations = [
-            Citation(doc_id=e.doc_id, doc_title=k.titles.get(e.doc_id, e.doc_id), measure_id=e.measure_id,
-                     section=e.section, location=f"L{e.line_start}-{e.line_end}", quote=e.quote[:500])
+            Citation(
+                doc_id=e.doc_id,
+                doc_title=k.titles.get(e.doc_id, e.doc_id),
+                measure_id=e.measure_id,
+                section=e.section,
+                location=f"L{e.line_start}-{e.line_end}",
+                quote=e.quote[:500],
+            )
             for e in _dedupe(d.evidence)
         ]
         if not d.answerable and not related:
@@ -360,15 +416,28 @@ class Assistant:
         answer = "\n".join(lines)
         if not d.answerable and related:
             answer += f"\n関連する施策: {'、'.join(related[:5])}"
-        return AskResponse(answer=answer, answerable=d.answerable and bool(lines), citations=citations,
-                           measures=[m for m in d.measures if m], kpis=d.kpis, related=related[:8])
+        return AskResponse(
+            answer=answer,
+            answerable=d.answerable and bool(lines),
+            citations=citations,
+            measures=[m for m in d.measures if m],
+            kpis=d.kpis,
+            related=related[:8],
+        )
 
-
-    def _phrase(self, question: str, lines: list[str], d: Draft, sources: list[str], k: Knowledge) -> list[str]:
+    def _phrase(
+        self, question: str, lines: list[str], d: Draft, sources: list[str], k: Knowledge
+    ) -> list[str]:
         """LLM phrasing, gated: any figure or department the model adds that no source backs -> keep the draft."""
         assert self.chat_model is not None
-        records = [{"doc": k.titles.get(e.doc_id, e.doc_id), "location": f"L{e.line_start}-{e.line_end}",
-                    "text": e.quote} for e in d.evidence]
+        records = [
+            {
+                "doc": k.titles.get(e.doc_id, e.doc_id),
+                "location": f"L{e.line_start}-{e.line_end}",
+                "text": e.quote,
+            }
+            for e in d.evidence
+        ]
         try:
             text = phrase(self.chat_model, question, "\n".join(lines), records)
         except Exception as exc:  # a remote model may fail in many ways; the grounded draft still answers
@@ -392,8 +461,16 @@ def _no_kpi(k: Knowledge, mid: str) -> Draft:
     d = _abstain(f"{name}には計画上の目標指標（KPI）が設定されていないため、目標値・実績は資料にありません。")
     d.measures = []
     if m:
-        d.evidence.append(Evidence(m.doc_id, m.line_start, m.line_end, f"{m.measure_id} {m.name or ''}",
-                                   m.measure_id, m.goal or None))
+        d.evidence.append(
+            Evidence(
+                m.doc_id,
+                m.line_start,
+                m.line_end,
+                f"{m.measure_id} {m.name or ''}",
+                m.measure_id,
+                m.goal or None,
+            )
+        )
     return d
 
 

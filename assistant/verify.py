@@ -39,7 +39,9 @@ def unsupported(sentence: str, sources: list[str], departments: list[str]) -> li
         if nfkc(d).replace(" ", "") in text.replace(" ", "") and nfkc(d).replace(" ", "") not in src:
             bad.append(d)
     # numbers inside measure ids and era labels are checked as labels, not figures
-    stripped = _MEASURE_RE.sub(lambda m: " " if nfkc(m.group(0)).replace(" ", "") in src else m.group(0), text)
+    stripped = _MEASURE_RE.sub(
+        lambda m: " " if nfkc(m.group(0)).replace(" ", "") in src else m.group(0), text
+    )
     stripped = _ERA_RE.sub(lambda m: " " if _era_ok(m.group(0), nums, src) else m.group(0), stripped)
     for n in number_tokens(stripped):
         if n not in nums:

@@ -92,7 +92,11 @@ def eval_retrieval(data_dir: Path, questions: list[dict]) -> tuple[str, dict]:
     index = open_index(data_dir)
     searcher = HybridSearcher(index)
     baseline = _baseline(index, data_dir)
-    qs = [q for q in questions if q.get("answerable", True) and (q.get("gold_lines") or q.get("gold_measure_ids"))]
+    qs = [
+        q
+        for q in questions
+        if q.get("answerable", True) and (q.get("gold_lines") or q.get("gold_measure_ids"))
+    ]
     stats: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in METHODS}
     latency: list[float] = []
     for q in qs:
@@ -104,8 +108,10 @@ def eval_retrieval(data_dir: Path, questions: list[dict]) -> tuple[str, dict]:
             if method == "baseline":
                 found = baseline(query, 10)
             else:
-                found = [(h.chunk.doc_id, h.chunk.line_start, h.chunk.line_end, h.chunk.measure_ids)
-                         for h in searcher.search(query, 10, method=method)]
+                found = [
+                    (h.chunk.doc_id, h.chunk.line_start, h.chunk.line_end, h.chunk.measure_ids)
+                    for h in searcher.search(query, 10, method=method)
+                ]
             if method == "hybrid":
                 latency.append((time.perf_counter() - t0) * 1000)
             rank = next((i + 1 for i, f in enumerate(found) if is_relevant(q, *f)), None)
@@ -114,18 +120,31 @@ def eval_retrieval(data_dir: Path, questions: list[dict]) -> tuple[str, dict]:
                 stats[method][kind + ":r5"].append(1.0 if rank and rank <= 5 else 0.0)
                 stats[method][kind + ":mrr"].append(1.0 / rank if rank else 0.0)
     kinds = sorted({q["kind"] for q in qs}) + ["ALL"]
-    rows = ["| kind | n | " + " | ".join(f"{m} R@1 / R@5 / MRR" for m in METHODS) + " |",
-            "|---|---|" + "---|" * len(METHODS)]
+    rows = [
+        "| kind | n | " + " | ".join(f"{m} R@1 / R@5 / MRR" for m in METHODS) + " |",
+        "|---|---|" + "---|" * len(METHODS),
+    ]
     for kind in kinds:
         n = len(stats["hybrid"][kind + ":r1"])
-        cells = [f"{_mean(stats[m][kind + ':r1']):.2f} / {_mean(stats[m][kind + ':r5']):.2f} / "
-                 f"{_mean(stats[m][kind + ':mrr']):.2f}" for m in METHODS]
+        cells = [
+            f"{_mean(stats[m][kind + ':r1']):.2f} / {_mean(stats[m][kind + ':r5']):.2f} / "
+            f"{_mean(stats[m][kind + ':mrr']):.2f}"
+            for m in METHODS
+        ]
         rows.append(f"| {'**ALL**' if kind == 'ALL' else kind} | {n} | " + " | ".join(cells) + " |")
-    summary = {m: {"r1": _mean(stats[m]["ALL:r1"]), "r5": _mean(stats[m]["ALL:r5"]), "mrr": _mean(stats[m]["ALL:mrr"])}
-               for m in METHODS}
+    summary = {
+        m: {
+            "r1": _mean(stats[m]["ALL:r1"]),
+            "r5": _mean(stats[m]["ALL:r5"]),
+            "mrr": _mean(stats[m]["ALL:mrr"]),
+        }
+        for m in METHODS
+    }
     summary["latency_ms"] = {"p50": _pct(latency, 50), "p95": _pct(latency, 95)}
-    text = "\n".join(rows) + (f"\n\nHybrid retriever latency over {len(latency)} queries: "
-                              f"p50 {summary['latency_ms']['p50']:.1f} ms, p95 {summary['latency_ms']['p95']:.1f} ms.")
+    text = "\n".join(rows) + (
+        f"\n\nHybrid retriever latency over {len(latency)} queries: "
+        f"p50 {summary['latency_ms']['p50']:.1f} ms, p95 {summary['latency_ms']['p95']:.1f} ms."
+    )
     return text, summary
 
 
@@ -134,7 +153,9 @@ def _mean(xs: list[float]) -> float:
 
 
 # --- answers ------------------------------------------------------------------------------------------------
-def eval_answers(data_dir: Path, questions: list[dict], failures: list[str] | None = None) -> tuple[str, dict]:
+def eval_answers(
+    data_dir: Path, questions: list[dict], failures: list[str] | None = None
+) -> tuple[str, dict]:
     from fastapi.testclient import TestClient
 
     from assistant.api import create_app
@@ -162,18 +183,30 @@ def eval_answers(data_dir: Path, questions: list[dict], failures: list[str] | No
                 per[q["kind"]]["abstain"].append(float(ok))
                 per["ALL"]["abstain"].append(float(ok))
             if not ok and failures is not None:
-                failures.append(f"{q['id']} [{q['kind']}] {q['question']} -> answerable={resp.get('answerable')} "
-                                f"expected={q.get('expected')} answer={resp.get('answer', '')[:160]!r}")
-    rows = ["| kind | n | answer accuracy | abstention accuracy | citation accuracy |", "|---|---|---|---|---|"]
+                failures.append(
+                    f"{q['id']} [{q['kind']}] {q['question']} -> answerable={resp.get('answerable')} "
+                    f"expected={q.get('expected')} answer={resp.get('answer', '')[:160]!r}"
+                )
+    rows = [
+        "| kind | n | answer accuracy | abstention accuracy | citation accuracy |",
+        "|---|---|---|---|---|",
+    ]
     for kind in sorted(per, key=lambda k: (k == "ALL", k)):
         v = per[kind]
         n = len(v["answer"]) + len(v["abstain"])
         cells = [f"{_mean(v[m]):.2f}" if v[m] else "-" for m in ("answer", "abstain", "citation")]
         rows.append(f"| {'**ALL**' if kind == 'ALL' else kind} | {n} | " + " | ".join(cells) + " |")
-    summary = {"answer": _mean(per["ALL"]["answer"]), "abstain": _mean(per["ALL"]["abstain"]),
-               "citation": _mean(per["ALL"]["citation"]), "p50": _pct(latency, 50), "p95": _pct(latency, 95)}
-    text = "\n".join(rows) + (f"\n\n`/ask` latency over {len(latency)} requests (in-process HTTP, no LLM): "
-                              f"p50 {summary['p50']:.1f} ms, p95 {summary['p95']:.1f} ms.")
+    summary = {
+        "answer": _mean(per["ALL"]["answer"]),
+        "abstain": _mean(per["ALL"]["abstain"]),
+        "citation": _mean(per["ALL"]["citation"]),
+        "p50": _pct(latency, 50),
+        "p95": _pct(latency, 95),
+    }
+    text = "\n".join(rows) + (
+        f"\n\n`/ask` latency over {len(latency)} requests (in-process HTTP, no LLM): "
+        f"p50 {summary['p50']:.1f} ms, p95 {summary['p95']:.1f} ms."
+    )
     return text, summary
 
 
@@ -194,8 +227,10 @@ def _versions() -> str:
     from ingest.tokenize import TOKENIZER_VERSION
 
     vs = ", ".join(f"{p} {version(p)}" for p in pk)
-    return (f"Python {platform.python_version()}, {vs}; tokenizer {TOKENIZER_VERSION}, chunker {CHUNKER_VERSION}; "
-            f"{platform.machine()}, {_cores()} cores")
+    return (
+        f"Python {platform.python_version()}, {vs}; tokenizer {TOKENIZER_VERSION}, chunker {CHUNKER_VERSION}; "
+        f"{platform.machine()}, {_cores()} cores"
+    )
 
 
 def _cores() -> int:
@@ -204,15 +239,20 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def run_evals(data_dir: Path, questions_path: Path, results: Path, *, retrieval: bool = True,
-              answers: bool = True) -> str:
+def run_evals(
+    data_dir: Path, questions_path: Path, results: Path, *, retrieval: bool = True, answers: bool = True
+) -> str:
     questions = load_questions(questions_path)
-    parts = [f"# Evaluation results\n\nDate: {time.strftime('%Y-%m-%d %H:%M %Z')}. Question set: {questions_path} "
-             f"({len(questions)} questions). Versions: {_versions()}.\n"]
+    parts = [
+        f"# Evaluation results\n\nDate: {time.strftime('%Y-%m-%d %H:%M %Z')}. Question set: {questions_path} "
+        f"({len(questions)} questions). Versions: {_versions()}.\n"
+    ]
     meta_path = next(Path(data_dir).glob("index-*/meta.json"), None)
     if meta_path:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        parts.append(f"Index {meta['index_id']}: {meta['chunks']} chunks, embedder {meta['versions']['embedder']}.\n")
+        parts.append(
+            f"Index {meta['index_id']}: {meta['chunks']} chunks, embedder {meta['versions']['embedder']}.\n"
+        )
     if retrieval:
         text, _ = eval_retrieval(data_dir, questions)
         parts.append("## Retrieval (answerable questions with gold lines)\n\n" + text + "\n")
@@ -226,6 +266,10 @@ def run_evals(data_dir: Path, questions_path: Path, results: Path, *, retrieval:
     results = Path(results)
     previous = results.read_text(encoding="utf-8") if results.exists() else ""
     keep = previous.split("<!-- benchmarks below are written by hand or by make bench -->", 1)
-    tail = ("\n<!-- benchmarks below are written by hand or by make bench -->" + keep[1]) if len(keep) == 2 else ""
+    tail = (
+        ("\n<!-- benchmarks below are written by hand or by make bench -->" + keep[1])
+        if len(keep) == 2
+        else ""
+    )
     results.write_text(out + tail, encoding="utf-8")
     return out

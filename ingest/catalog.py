@@ -30,7 +30,10 @@ def parse_documents(sources: list[SourceDocument]) -> Catalog:
         doc = src.document
         if doc.kind == "plan":
             tables = parse_plan(src.lines, doc.doc_id)
-            skip = sorted({(m.line_start, m.line_end) for m in tables.measures} | {(k.line_start, k.line_end) for k in tables.kpis})
+            skip = sorted(
+                {(m.line_start, m.line_end) for m in tables.measures}
+                | {(k.line_start, k.line_end) for k in tables.kpis}
+            )
             narrative = parse_sections(src.lines, doc.doc_id, skip=skip)
             cat.measures += tables.measures
             cat.kpis += tables.kpis

@@ -23,47 +23,127 @@ def build_chunks(cat: Catalog) -> list[Chunk]:
     titles = {d.doc_id: d.title for d in cat.documents}
     chunks: list[Chunk] = []
     for m in cat.measures:
-        chunks.append(_chunk("measure", m.doc_id, render_measure(m), m.line_start, m.line_end,
-                             measure_ids=[m.measure_id], section=" > ".join(m.section_path), goal=m.goal,
-                             departments=[o.section for o in m.owners], record_ref=f"{m.measure_id}@{m.line_start}"))
+        chunks.append(
+            _chunk(
+                "measure",
+                m.doc_id,
+                render_measure(m),
+                m.line_start,
+                m.line_end,
+                measure_ids=[m.measure_id],
+                section=" > ".join(m.section_path),
+                goal=m.goal,
+                departments=[o.section for o in m.owners],
+                record_ref=f"{m.measure_id}@{m.line_start}",
+            )
+        )
     for k in cat.kpis:
-        chunks.append(_chunk("kpi", k.doc_id, render_kpi(k), k.line_start, k.line_end, measure_ids=k.measure_ids,
-                             goal=k.goal, record_ref=k.kpi_id))
+        chunks.append(
+            _chunk(
+                "kpi",
+                k.doc_id,
+                render_kpi(k),
+                k.line_start,
+                k.line_end,
+                measure_ids=k.measure_ids,
+                goal=k.goal,
+                record_ref=k.kpi_id,
+            )
+        )
     for p in cat.progress_kpis:
         title = titles.get(p.doc_id, p.doc_id)
-        chunks.append(_chunk("progress_kpi", p.doc_id, render_progress_kpi(p, title), p.line_start, p.line_end,
-                             measure_ids=p.measure_ids, goal=p.goal, record_ref=p.kpi_id))
+        chunks.append(
+            _chunk(
+                "progress_kpi",
+                p.doc_id,
+                render_progress_kpi(p, title),
+                p.line_start,
+                p.line_end,
+                measure_ids=p.measure_ids,
+                goal=p.goal,
+                record_ref=p.kpi_id,
+            )
+        )
     for t in cat.totals:
-        parts = [f"{titles.get(t.doc_id, t.doc_id)} 事業数 {t.project_count.raw} {t.amount_kind} {t.amount.raw}"]
+        parts = [
+            f"{titles.get(t.doc_id, t.doc_id)} 事業数 {t.project_count.raw} {t.amount_kind} {t.amount.raw}"
+        ]
         if t.reference_amount:
-            parts.append(f"【参考】{t.reference_year_raw or ''}実績 事業数 "
-                         f"{t.reference_project_count.raw if t.reference_project_count else ''} "
-                         f"{t.reference_amount_kind or ''} {t.reference_amount.raw}")
-        parts += [f"{g.get('goal', '')} 関連事業 {g.get('count', '')} {g.get('amount', '')}".strip() for g in t.by_goal]
-        chunks.append(_chunk("totals", t.doc_id, "\n".join(parts), t.line_start, t.line_end, record_ref="totals"))
+            parts.append(
+                f"【参考】{t.reference_year_raw or ''}実績 事業数 "
+                f"{t.reference_project_count.raw if t.reference_project_count else ''} "
+                f"{t.reference_amount_kind or ''} {t.reference_amount.raw}"
+            )
+        parts += [
+            f"{g.get('goal', '')} 関連事業 {g.get('count', '')} {g.get('amount', '')}".strip()
+            for g in t.by_goal
+        ]
+        chunks.append(
+            _chunk("totals", t.doc_id, "\n".join(parts), t.line_start, t.line_end, record_ref="totals")
+        )
     for i in cat.initiatives:
-        text = f"{i.goal} R5年度の主要取組: {i.text}" + (f" {i.detail}" if i.detail else "") + ("【新規】" if i.new else "")
+        text = (
+            f"{i.goal} R5年度の主要取組: {i.text}"
+            + (f" {i.detail}" if i.detail else "")
+            + ("【新規】" if i.new else "")
+        )
         if i.guideline:
-            text = f"{i.goal} ポリシー行動指針「{i.guideline}」の取組: {i.text}" + (f" {i.detail}" if i.detail else "") + (
-                "【新規】" if i.new else "")
-        chunks.append(_chunk("initiative", i.doc_id, text, i.line_start, i.line_end, goal=i.goal,
-                             record_ref=f"initiative@{i.line_start}"))
+            text = (
+                f"{i.goal} ポリシー行動指針「{i.guideline}」の取組: {i.text}"
+                + (f" {i.detail}" if i.detail else "")
+                + ("【新規】" if i.new else "")
+            )
+        chunks.append(
+            _chunk(
+                "initiative",
+                i.doc_id,
+                text,
+                i.line_start,
+                i.line_end,
+                goal=i.goal,
+                record_ref=f"initiative@{i.line_start}",
+            )
+        )
     for g in cat.glossary:
         head = f"用語解説 {g.number}. " if g.number else "用語解説 "
-        chunks.append(_chunk("glossary", g.doc_id, f"{head}{g.term}: {g.definition}", g.line_start, g.line_end,
-                             record_ref=f"glossary:{g.term}"))
+        chunks.append(
+            _chunk(
+                "glossary",
+                g.doc_id,
+                f"{head}{g.term}: {g.definition}",
+                g.line_start,
+                g.line_end,
+                record_ref=f"glossary:{g.term}",
+            )
+        )
     for s in cat.sections:
         path = " > ".join(s.path)
         for j, passage in enumerate(_passages(s.text)):
-            chunks.append(_chunk("section", s.doc_id, f"{path}\n{passage}", s.line_start, s.line_end, section=path,
-                                 record_ref=f"{s.section_id}#{j}"))
+            chunks.append(
+                _chunk(
+                    "section",
+                    s.doc_id,
+                    f"{path}\n{passage}",
+                    s.line_start,
+                    s.line_end,
+                    section=path,
+                    record_ref=f"{s.section_id}#{j}",
+                )
+            )
     return chunks
 
 
 def _chunk(kind: str, doc_id: str, text: str, start: int, end: int, **meta: object) -> Chunk:
     digest = hashlib.sha256(f"{doc_id}\x1f{kind}\x1f{start}-{end}\x1f{text}".encode()).hexdigest()[:24]
-    return Chunk(chunk_id=f"{doc_id}-{kind}-{digest}", doc_id=doc_id, kind=kind, text=text,  # type: ignore[arg-type]
-                 line_start=start, line_end=end, **meta)  # type: ignore[arg-type]
+    return Chunk(
+        chunk_id=f"{doc_id}-{kind}-{digest}",
+        doc_id=doc_id,
+        kind=kind,
+        text=text,  # type: ignore[arg-type]
+        line_start=start,
+        line_end=end,
+        **meta,
+    )  # type: ignore[arg-type]
 
 
 def _q(q: Quantity | None) -> str:
@@ -75,9 +155,7 @@ def render_measure(m: Measure) -> str:
     if m.placeholder:
         return f"{head}（調整中） {m.goal}".strip()
     marks = ("★KPIあり " if m.kpi_mark else "") + ("再掲 " if m.relisted else "")
-    owners = "、".join(
-        f"{o.bureau} {o.section}（事業開始 {o.start_year_raw or 'なし'}）" for o in m.owners
-    )
+    owners = "、".join(f"{o.bureau} {o.section}（事業開始 {o.start_year_raw or 'なし'}）" for o in m.owners)
     return f"{head} {m.name} {marks}\n担当所属: {owners}\n目標: {m.goal}\n概要: {m.overview}"
 
 
@@ -86,8 +164,10 @@ def render_kpi(k: PlanKpi) -> str:
     targets = " / ".join(f"{y} {_q(q)}" for y, q in k.targets.items())
     ref = " ※参考値" if k.reference_value else ""
     date = f"（{k.baseline_date_raw}）" if k.baseline_date_raw else ""
-    return (f"目標指標（KPI） {k.measure_ref_raw} {k.item}{unit}: 現状値 {_q(k.baseline)}{date}、"
-            f"目標値 {targets}{ref}\n目標: {k.goal}")
+    return (
+        f"目標指標（KPI） {k.measure_ref_raw} {k.item}{unit}: 現状値 {_q(k.baseline)}{date}、"
+        f"目標値 {targets}{ref}\n目標: {k.goal}"
+    )
 
 
 def render_progress_kpi(p: ProgressKpi, doc_title: str) -> str:

@@ -35,7 +35,9 @@ def load_corpus(corpus_dir: Path) -> list[SourceDocument]:
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir} does not exist; pass --corpus DIR with a {MANIFEST}")
     if not manifest.is_file():
-        raise CorpusError(f"{manifest} is missing; write one [[documents]] entry per file (see corpus/{MANIFEST})")
+        raise CorpusError(
+            f"{manifest} is missing; write one [[documents]] entry per file (see corpus/{MANIFEST})"
+        )
     try:
         data = tomllib.loads(manifest.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -56,10 +58,14 @@ def load_corpus(corpus_dir: Path) -> list[SourceDocument]:
 
 def _document(manifest: Path, i: int, entry: object) -> Document:
     if not isinstance(entry, dict):
-        raise CorpusError(f"{manifest}: entry {i} is not a table; write it as [[documents]] with key = value lines")
+        raise CorpusError(
+            f"{manifest}: entry {i} is not a table; write it as [[documents]] with key = value lines"
+        )
     missing = [k for k in _REQUIRED if not entry.get(k)]
     if missing:
-        raise CorpusError(f"{manifest}: entry {i} lacks {', '.join(missing)}; every entry needs {', '.join(_REQUIRED)}")
+        raise CorpusError(
+            f"{manifest}: entry {i} lacks {', '.join(missing)}; every entry needs {', '.join(_REQUIRED)}"
+        )
     if entry["kind"] not in KINDS:
         raise CorpusError(
             f"{manifest}: entry {i} ({entry['doc_id']}) has kind {entry['kind']!r}; kind must be one of {', '.join(KINDS)}"
@@ -77,10 +83,14 @@ def _document(manifest: Path, i: int, entry: object) -> Document:
 def _read(corpus_dir: Path, manifest: Path, doc: Document) -> SourceDocument:
     path = corpus_dir / doc.file
     if not path.is_file():
-        raise CorpusError(f"{path} is listed in {manifest} ({doc.doc_id}) but missing; add the file or remove the entry")
+        raise CorpusError(
+            f"{path} is listed in {manifest} ({doc.doc_id}) but missing; add the file or remove the entry"
+        )
     raw = path.read_bytes()
     if not raw.strip():
-        raise CorpusError(f"{path} ({doc.doc_id}) is empty; put the document's text in it or remove the entry")
+        raise CorpusError(
+            f"{path} ({doc.doc_id}) is empty; put the document's text in it or remove the entry"
+        )
     if b"\x00" in raw:
         raise CorpusError(f"{path} ({doc.doc_id}) is binary (NUL bytes); convert the PDF to UTF-8 text first")
     try:
@@ -92,4 +102,6 @@ def _read(corpus_dir: Path, manifest: Path, doc: Document) -> SourceDocument:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     digest = hashlib.sha256(raw).hexdigest()
-    return SourceDocument(document=doc.model_copy(update={"sha256": digest, "line_count": len(lines)}), lines=lines)
+    return SourceDocument(
+        document=doc.model_copy(update={"sha256": digest, "line_count": len(lines)}), lines=lines
+    )

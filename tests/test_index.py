@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from assistant.retrieve import Filters, HybridSearcher, PolicyRetriever
-from ingest.chunk import build_chunks
 from ingest.catalog import build_catalog
+from ingest.chunk import build_chunks
 from ingest.index import current_index_dir, ingest, open_index
 from tests.conftest import copy_corpus
 
@@ -36,7 +36,9 @@ def test_a_changed_document_re_embeds_only_its_changed_chunks(tmp_path: Path, co
     corpus = copy_corpus(tmp_path / "corpus")
     base = ingest(corpus, tmp_path / "data")
     report = corpus / REPORT
-    report.write_text(report.read_text(encoding="utf-8").replace("（成婚97組）", "（成婚98組）"), encoding="utf-8")
+    report.write_text(
+        report.read_text(encoding="utf-8").replace("（成婚97組）", "（成婚98組）"), encoding="utf-8"
+    )
     changed = ingest(corpus, tmp_path / "data")
     assert not changed.unchanged and changed.index_dir != base.index_dir
     assert 1 <= changed.embedded <= 3
@@ -66,11 +68,15 @@ def test_killing_ingest_midway_leaves_the_old_index_answering(tmp_path: Path, co
     before = current_index_dir(data)
     corpus = copy_corpus(tmp_path / "corpus")
     plan = corpus / "miyagi-ict-policy-2021-2024.txt"
-    plan.write_text(plan.read_text(encoding="utf-8").replace("。", "。 "), encoding="utf-8")  # every chunk changes
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace("。", "。 "), encoding="utf-8"
+    )  # every chunk changes
     env = {**os.environ, "POLICY_ASSISTANT_EMBEDDING_CACHE": str(tmp_path / "fresh-cache.sqlite")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "ingest", "--corpus", str(corpus), "--data-dir", str(data)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 120
@@ -103,7 +109,11 @@ def test_hybrid_retriever_is_a_langchain_retriever_with_citation_metadata(built_
 
 def test_measure_ids_and_names_are_found_first(built_data_dir: Path) -> None:
     searcher = HybridSearcher(open_index(built_data_dir))
-    for query, mid in [("企 15", "企15"), ("出・総1の担当", "出・総1"), ("キャッシュレス収納の推進", "出・総1")]:
+    for query, mid in [
+        ("企 15", "企15"),
+        ("出・総1の担当", "出・総1"),
+        ("キャッシュレス収納の推進", "出・総1"),
+    ]:
         assert mid in searcher.search(query, 1)[0].chunk.measure_ids, query
 
 

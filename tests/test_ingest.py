@@ -23,7 +23,9 @@ REPORT = "miyagi-ict-policy-r5-progress.txt"
 
 
 def _catalog(data_dir: Path) -> Catalog:
-    return Catalog.model_validate_json((current_index_dir(data_dir) / "catalog.json").read_text(encoding="utf-8"))
+    return Catalog.model_validate_json(
+        (current_index_dir(data_dir) / "catalog.json").read_text(encoding="utf-8")
+    )
 
 
 def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -34,8 +36,20 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
 
 def test_ingest_command_prints_the_summary_and_writes_the_catalog(tmp_path: Path, corpus_dir: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--corpus", str(corpus_dir), "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=900, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "ingest",
+            "--corpus",
+            str(corpus_dir),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ},
     )
     assert out.returncode == 0, out.stderr
     assert "54 listings / 47 distinct (7 re-listed)" in out.stdout
@@ -44,7 +58,10 @@ def test_ingest_command_prints_the_summary_and_writes_the_catalog(tmp_path: Path
     assert "warning:" in out.stderr  # lines the parser could not place are reported, not hidden
     cat = _catalog(tmp_path)
     assert {d.doc_id for d in cat.documents} == {"plan-2021", "progress-r5"}
-    assert {d.title for d in cat.documents} == {"みやぎ情報化推進ポリシー（2021～2024）", "「みやぎ情報化推進ポリシー」R5年度実績"}
+    assert {d.title for d in cat.documents} == {
+        "みやぎ情報化推進ポリシー（2021～2024）",
+        "「みやぎ情報化推進ポリシー」R5年度実績",
+    }
 
 
 def test_default_data_dir_comes_from_the_environment(tmp_path: Path, corpus_dir: Path, monkeypatch) -> None:
@@ -126,7 +143,9 @@ def test_manifest_adds_a_document_without_code(tmp_path: Path) -> None:
     text = (corpus / REPORT).read_text(encoding="utf-8").replace("R5年度実績", "R6年度実績")
     (corpus / "r6.txt").write_text(text, encoding="utf-8")
     with open(corpus / "manifest.toml", "a", encoding="utf-8") as fh:
-        fh.write('\n[[documents]]\ndoc_id = "progress-r6"\ntitle = "R6年度実績"\nkind = "progress"\nfile = "r6.txt"\n')
+        fh.write(
+            '\n[[documents]]\ndoc_id = "progress-r6"\ntitle = "R6年度実績"\nkind = "progress"\nfile = "r6.txt"\n'
+        )
     cat = build_catalog(corpus)
     assert [d.doc_id for d in cat.documents] == ["plan-2021", "progress-r5", "progress-r6"]
     assert {p.doc_id for p in cat.progress_kpis} == {"progress-r5", "progress-r6"}
