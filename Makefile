@@ -38,7 +38,7 @@ serve: setup ## serve the API on 127.0.0.1:$(API_PORT)
 	$(BIN)/policy-assistant serve --data-dir $(DATA_DIR) --port $(API_PORT)
 
 demo: setup ## install, ingest if needed, serve the API and the UI on loopback
-	@test -f $(DATA_DIR)/catalog.json || $(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
+	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
 	$(BIN)/policy-assistant demo --data-dir $(DATA_DIR) --api-port $(API_PORT) --ui-port $(UI_PORT)
 
 eval: setup ## retrieval and answer benchmarks on evals/questions.jsonl
