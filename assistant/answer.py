@@ -225,7 +225,10 @@ def _progress_evidence(p: ProgressKpi) -> Evidence:
 def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi], intent: Intent) -> Draft:
     d = Draft()
     want_actual = intent.has("actual", "met")
-    want_plan = intent.has("target", "baseline", "kpi") or not want_actual
+    show_boxes = want_actual or intent.has(
+        "figure"
+    )  # 「交付率は？」: the plan's figures and the latest actual
+    want_plan = intent.has("target", "baseline", "kpi", "figure") or not want_actual
     plan_kpis = _distinct_kpis(plan_kpis)
     missing_year = False
     for kpi in plan_kpis:
@@ -252,7 +255,7 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
         d.answerable = False
     for p in boxes:
         d.kpis.append({"type": "progress_kpi", **p.model_dump(mode="json")})
-        if not want_actual and plan_kpis:
+        if not show_boxes and plan_kpis:
             continue
         d.lines.append(progress_sentence(p, k.titles.get(p.doc_id, p.doc_id)))
         d.evidence.append(_progress_evidence(p))

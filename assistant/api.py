@@ -1,7 +1,8 @@
 """The HTTP API of the answering service: `POST /ask`, catalog browsing, health, offline docs, admin re-index.
 
-`create_app(data_dir)` builds the app; its lifespan opens the index once (`Assistant.open`) and every
-endpoint reads it through `Depends(get_assistant)`. Endpoints are plain `def` (blocking work runs in the
+`create_app(data_dir)` builds the app and opens the index once (`Assistant.open`), before any server
+starts, so a missing or corrupt data dir is a `DataDirError` naming the dir and the fix (never a traceback at
+startup); every endpoint reads it through `Depends(get_assistant)`. Endpoints are plain `def` (blocking work runs in the
 threadpool). Every error response is JSON with a readable `message` that names the field and the limit;
 no input yields a 5xx. One JSON access-log line per request (logger `policy_assistant.access`) carries
 method, path, status and latency, never the question text.
@@ -15,8 +16,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,10 +33,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant.config import Settings, get_settings
 from assistant.schemas import AskRequest, AskResponse, Turn
 from assistant.service import Assistant, InvalidQuestion
-from ingest.errors import IngestError
+from ingest.errors import DataDirError, IngestError
 from ingest.index import current_index_dir
 from ingest.normalize import nfkc, normalize_measure_id
-from ingest.records import Catalog, Measure, PlanKpi
+from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
 
 __all__ = ["create_app", "get_assistant", "MAX_BODY_BYTES"]
 
@@ -60,7 +60,7 @@ _UNPARSABLE = (
 
 
 def get_assistant(request: Request) -> Assistant:
-    """The assistant the lifespan opened (dependency)."""
+    """The assistant create_app opened (dependency)."""
     return request.app.state.assistant
 
 
@@ -76,28 +76,23 @@ def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
     """The API over the index in `data_dir`; raises DataDirError at once when the data dir has no index."""
     settings = settings or get_settings()
     data_dir = Path(data_dir)
-    current_index_dir(data_dir)  # fail fast (the CLI prints the fix) before the server starts
+    chat = None
+    if settings.llm_base_url:
+        from assistant.llm import chat_model_from_settings
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        chat = None
-        if settings.llm_base_url:
-            from assistant.llm import chat_model_from_settings
-
-            chat = chat_model_from_settings(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
-        app.state.assistant = Assistant.open(data_dir, chat_model=chat)
-        yield
+        chat = chat_model_from_settings(settings.llm_base_url, settings.llm_model, settings.llm_api_key)
+    assistant = _open_assistant(data_dir, chat)  # fail fast (the CLI prints the fix) before the server starts
 
     app = FastAPI(
         title="policy-assistant",
         version="1",
-        lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
         description="Cited answers over the plan and its progress reports. Errors carry `message`.",
     )
     app.state.settings = settings
     app.state.data_dir = data_dir
+    app.state.assistant = assistant
     _add_error_handlers(app)
     _add_docs(app)
     _add_routes(app)
@@ -111,6 +106,20 @@ def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(AccessLog)
     return app
+
+
+def _open_assistant(data_dir: Path, chat: Any) -> Assistant:
+    """Open the index; any unreadable part (not only the ones open_index checks) is a DataDirError with the fix."""
+    current_index_dir(data_dir)  # no CURRENT / corrupt CURRENT: its own message
+    try:
+        return Assistant.open(data_dir, chat_model=chat)
+    except IngestError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataDirError(
+            f"index in data dir {data_dir} is incomplete or corrupt ({type(exc).__name__}: {exc}); "
+            f"rebuild it with `policy-assistant ingest --data-dir {data_dir} --force`"
+        ) from exc
 
 
 # --- routes ------------------------------------------------------------------------------------------------
@@ -448,7 +457,16 @@ def find_measures(
 
 def _kpi_view(cat: Catalog, kpi: PlanKpi) -> dict[str, Any]:
     boxes = [p.model_dump(mode="json") for p in cat.progress_kpis if p.plan_kpi_id == kpi.kpi_id]
-    return kpi.model_dump(mode="json") | {"location": f"L{kpi.line_start}-{kpi.line_end}", "progress": boxes}
+    return kpi.model_dump(mode="json") | {
+        "type": "plan_kpi",
+        "location": f"L{kpi.line_start}-{kpi.line_end}",
+        "progress": boxes,
+    }
+
+
+def _box_view(p: ProgressKpi) -> dict[str, Any]:
+    """A progress KPI box that no plan KPI row matches (the report added it): listed on its own."""
+    return p.model_dump(mode="json") | {"type": "progress_kpi", "location": f"L{p.line_start}-{p.line_end}"}
 
 
 def _known_ids(cat: Catalog) -> set[str]:
@@ -471,12 +489,15 @@ def measure_detail(cat: Catalog, measure_id: str) -> dict[str, Any]:
 
 
 def plan_kpis(cat: Catalog, measure: str | None = None) -> list[dict[str, Any]]:
+    unlinked = [p for p in cat.progress_kpis if not p.plan_kpi_id]
     if measure is None or not normalize_measure_id(measure):
-        return [_kpi_view(cat, k) for k in cat.kpis]
+        return [_kpi_view(cat, k) for k in cat.kpis] + [_box_view(p) for p in unlinked]
     mid = normalize_measure_id(measure)
     if mid not in _known_ids(cat):
         raise UnknownMeasure(mid, _known_ids(cat))
-    return [_kpi_view(cat, k) for k in cat.kpis if mid in k.measure_ids]
+    return [_kpi_view(cat, k) for k in cat.kpis if mid in k.measure_ids] + [
+        _box_view(p) for p in unlinked if mid in p.measure_ids
+    ]
 
 
 def document_list(cat: Catalog) -> list[dict[str, Any]]:

@@ -117,12 +117,27 @@ def serve(
 
     from assistant.api import create_app
 
+    _log_to_stderr()
     try:
         application = create_app(_data_dir(data_dir))
     except IngestError as exc:
         _fail(str(exc))
         return
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def _log_to_stderr() -> None:
+    """One JSON access-log line per request (policy_assistant.access) and service notes on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("policy_assistant.access", "policy_assistant.service"):
+        log = logging.getLogger(name)
+        if not log.handlers:
+            log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 @app.command()

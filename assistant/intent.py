@@ -27,6 +27,7 @@ _PATTERNS: dict[str, str] = {
     "budget": r"予算|決算|金額|費用|事業費|億円|円|budget|cost|spend",
     "contact": r"電話|連絡先|メールアドレス|e-?mail|phone|住所|address|問い?合わ?せ|contact|担当者|名前|氏名|課長|部長|室長|知事|who is the (?:head|director|manager)",
     "kpi": r"KPI|指標|目標値|数値目標|indicator",
+    "figure": r"率|割合|件数|人数|何人|何件|何%|何団体|数は|どのくらい|どれくらい|how (?:many|much)|\brate\b|\bshare\b|number of",
     "opinion": r"(?:と|って)思う|意見|感想|評価して|べき(?:か|だ)|おすすめ|do you think|your opinion",
 }
 _COMPILED = {k: re.compile(v, re.IGNORECASE) for k, v in _PATTERNS.items()}

@@ -51,6 +51,11 @@ class Knowledge:
         self.goals = sorted({m.goal for m in catalog.measures if m.goal}, key=len, reverse=True)
         self.prefixes = {re.match(r"\D+", mid).group(0) for mid in self.listings if re.match(r"\D+", mid)}
         self._idf = _idf(doc_tokens or [])
+        self._n = len(doc_tokens or []) or 1
+        self._df: dict[str, int] = defaultdict(int)
+        for toks in doc_tokens or []:
+            for t in set(toks):
+                self._df[t] += 1
         self.vocabulary = set(self._idf)
 
     # --- measures -------------------------------------------------------------------------------------------
@@ -119,6 +124,11 @@ class Knowledge:
         total = sum(self.idf(t) for t in qt)
         got = sum(self.idf(t) for t in qt if t in dt or (len(t) >= 2 and t in dsq))
         return got / total if total else 1.0
+
+    def is_common(self, word: str, share: float = 0.05) -> bool:
+        """Does `word` occur in at least `share` of the chunks (the documents' own subject, e.g. their area)?"""
+        toks = tokenize(word)
+        return bool(toks) and all(self._df.get(t, 0) >= share * self._n for t in toks[:1])
 
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)

@@ -38,7 +38,7 @@ from assistant.verify import verify_lines
 from ingest.index import Index, current_index_dir, open_index
 from ingest.normalize import MEASURE_ID_RE, nfkc, normalize_measure_id
 from ingest.records import Chunk
-from ingest.tokenize import tokenize
+from ingest.tokenize import place_names, tokenize
 
 __all__ = ["Assistant", "AskRequest", "AskResponse", "InvalidQuestion"]
 
@@ -51,6 +51,7 @@ _GENERIC = (
 )
 _EN_GENERIC = r"\b(what|which|who|when|how|is|are|the|of|for|in|a|an|does|do|to|tell|me|about|plan|measure|target|department)\b"
 log = logging.getLogger("policy_assistant.service")
+KPI_ASKS = ("target", "baseline", "kpi", "actual", "met", "figure")
 MIN_COVERAGE = 0.5
 LOW_COVERAGE = 0.34
 
@@ -112,12 +113,28 @@ class Assistant:
         hits = searcher.search(query, k=max(req.top_k or 8, 8))
         t1 = time.perf_counter()
         draft, related = self._route(question, intent, ids or context_ids, hits, k)
+        draft = self._scope(question, draft, k)
         resp = self._finish(draft, related, hits, k, question)
         resp.timings_ms = {
             "retrieve": round((t1 - t0) * 1000, 2),
             "total": round((time.perf_counter() - t0) * 1000, 2),
         }
         return resp
+
+    def _scope(self, q: str, d: Draft, k: Knowledge) -> Draft:
+        """A question about a place the cited records do not mention (another city or prefecture) is not answered
+        with the records of the documents' own area. The area itself is named all over the corpus."""
+        if not d.answerable:
+            return d
+        evidence = squash(" ".join(e.quote for e in d.evidence))
+        for place in place_names(q):
+            stem = re.sub(r"(都|道|府|県|市|区|町|村)$", "", squash(place))
+            if stem in evidence or k.is_common(place):
+                continue
+            return _abstain(
+                f"資料には「{place}」についての記載が見当たりません（根拠資料が対象とする範囲の数値・施策のみ記載されています）。"
+            )
+        return d
 
     # --- follow-ups -----------------------------------------------------------------------------------------
     def _context(self, req: AskRequest, ids: list[str], intent: Intent) -> tuple[list[str], str]:
@@ -166,22 +183,18 @@ class Assistant:
         listing = self._list(q, intent, ids, hits, k)
         if listing:
             return listing, related
-        if intent.has("target", "baseline", "kpi", "actual", "met") and not (
-            ids and intent.has("what") and not intent.has("kpi")
-        ):
+        if intent.has(*KPI_ASKS) and not (ids and intent.has("what") and not intent.has("kpi")):
             d = self._kpi(q, intent, ids, hits, k)
             if d:
+                mids = ids[:1] or _kpi_measures(d)
+                if intent.has("owner", "start_year") and d.answerable and mids:  # compound: owner and figures
+                    owner = answer_owner(k, mids[0], intent)
+                    owner.extend(d)
+                    return owner, related
                 return d, related
         focus = ids[:1] or self._focus(q, hits, k, kinds=("measure", "kpi", "progress_kpi"))
         if intent.has("owner", "start_year") and focus:
-            d = answer_owner(k, focus[0], intent)
-            if intent.has(
-                "target", "baseline", "kpi", "actual", "met"
-            ):  # a compound question: owner and figures
-                more = self._kpi(q, intent, focus[:1], hits, k)
-                if more and more.answerable:
-                    d.extend(more)
-            return d, related
+            return answer_owner(k, focus[0], intent), related
         if ids and (intent.has("what", "glossary_maybe") or not intent.asks):
             return answer_what(k, ids[0]), related
         outline = self._outline(q, intent, k)
@@ -191,7 +204,9 @@ class Assistant:
 
     def _outline(self, q: str, intent: Intent, k: Knowledge) -> Draft | None:
         """「Xって何？」 where X names a heading: answer with its sub-headings (or its sibling headings)."""
-        if not intent.has("what", "list", "count") and not re.search(r"何と何|どれ|なに", q):
+        if intent.has("count", "figure") or (
+            not intent.has("what", "list") and not re.search(r"何と何|どれ|なに", q)
+        ):
             return None
         content = {
             t
@@ -318,13 +333,18 @@ class Assistant:
         if ids:
             plan, boxes = kpis_for(k, ids[0])
             if not plan and not boxes:
-                return _no_kpi(k, ids[0])
+                return _no_kpi(k, ids[0]) if _asks_kpi(q, intent) else None
         else:
             order = ("progress_kpi", "kpi") if intent.has("actual", "met") else ("kpi", "progress_kpi")
             best = self._best_kpi_hit(q, hits, order)
             if best is None:
                 focus = self._focus(q, hits, k, kinds=("measure",), top=3)
-                if focus and not k.kpis_by_measure.get(focus[0]) and not k.progress_by_measure.get(focus[0]):
+                if (
+                    focus
+                    and _asks_kpi(q, intent)
+                    and not k.kpis_by_measure.get(focus[0])
+                    and not k.progress_by_measure.get(focus[0])
+                ):
                     return _no_kpi(k, focus[0])
                 return None
             rec = best.chunk.record_ref
@@ -472,6 +492,20 @@ def _no_kpi(k: Knowledge, mid: str) -> Draft:
             )
         )
     return d
+
+
+def _asks_kpi(q: str, intent: Intent) -> bool:
+    """An explicit question for a KPI or a figure (not 「何を目指しているの？」, which asks what a measure is for)."""
+    return intent.has("kpi", "actual", "met", "figure", "baseline") or bool(
+        re.search(r"目標値|数値|何件|何%|いくつ", q)
+    )
+
+
+def _kpi_measures(d: Draft) -> list[str]:
+    for kpi in d.kpis:
+        if kpi.get("measure_ids"):
+            return list(kpi["measure_ids"])
+    return []
 
 
 def _latin_share(q: str) -> float:

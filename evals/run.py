@@ -247,8 +247,10 @@ def run_evals(
         f"# Evaluation results\n\nDate: {time.strftime('%Y-%m-%d %H:%M %Z')}. Question set: {questions_path} "
         f"({len(questions)} questions). Versions: {_versions()}.\n"
     ]
-    meta_path = next(Path(data_dir).glob("index-*/meta.json"), None)
-    if meta_path:
+    from ingest.index import current_index_dir
+
+    meta_path = current_index_dir(Path(data_dir)) / "meta.json"
+    if meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         parts.append(
             f"Index {meta['index_id']}: {meta['chunks']} chunks, embedder {meta['versions']['embedder']}.\n"

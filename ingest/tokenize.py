@@ -29,7 +29,7 @@ from sudachipy import Dictionary, SplitMode, Tokenizer
 
 from ingest.normalize import era_label, expand_measure_ref, fiscal_year, nfkc
 
-__all__ = ["tokenize", "TOKENIZER_VERSION"]
+__all__ = ["tokenize", "place_names", "TOKENIZER_VERSION"]
 
 TOKENIZER_VERSION = "sudachi-core-C+A-norm-v1"
 
@@ -186,3 +186,17 @@ def tokenize(text: str) -> list[str]:
         return []
     s = _clean(text)
     return _sudachi_tokens(s) + _measure_tokens(s) + _era_tokens(s) + _alnum_tokens(s)
+
+
+def place_names(text: str) -> list[str]:
+    """Place names (固有名詞・地名) in `text` as printed after NFKC, e.g. 仙台市, 東京都."""
+    if not text:
+        return []
+    out: list[str] = []
+    tok = _tokenizer()
+    for piece in _pieces(_clean(text)):
+        if piece.strip():
+            out += [
+                m.surface() for m in tok.tokenize(piece) if m.part_of_speech()[1:3] == ("固有名詞", "地名")
+            ]
+    return list(dict.fromkeys(out))

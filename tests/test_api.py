@@ -245,8 +245,11 @@ def test_unknown_measure_is_404_naming_close_ids(client: TestClient) -> None:
 
 
 def test_measure_with_kpis_shows_linked_progress(client: TestClient) -> None:
-    kpis = client.get("/kpis").json()
+    everything = client.get("/kpis").json()
+    kpis = [k for k in everything if k["type"] == "plan_kpi"]
     assert kpis and all("progress" in k for k in kpis)
+    # progress boxes that match no plan KPI row are listed on their own
+    assert any(k["type"] == "progress_kpi" and not k["plan_kpi_id"] for k in everything)
     linked = next(k for k in kpis if k["progress"] and k["measure_ids"])
     mid = linked["measure_ids"][0]
     only = client.get("/kpis", params={"measure": mid}).json()

@@ -155,3 +155,14 @@ def test_catalog_round_trips_through_json(built_data_dir: Path) -> None:
     path = current_index_dir(built_data_dir) / "catalog.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
     assert Catalog.model_validate(raw).model_dump(mode="json") == raw
+
+
+def test_progress_boxes_without_a_plan_kpi_link_to_a_measure_only_on_a_clear_name_match(
+    corpus_dir: Path,
+) -> None:
+    cat = build_catalog(corpus_dir)
+    by_name = {p.name: p for p in cat.progress_kpis}
+    assert by_name["議事録作成の削減時間"].measure_ids == ["企3"]  # 議事録作成支援システムの運用
+    assert by_name["電子決裁率"].measure_ids == []  # no measure name shares a topic: stays unlinked
+    linked = [p for p in cat.progress_kpis if p.plan_kpi_id]
+    assert {p.name for p in linked} >= {"電子申請サービス導入市町村数", "県内マイナンバーカード交付率"}
