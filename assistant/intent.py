@@ -23,7 +23,7 @@ _PATTERNS: dict[str, str] = {
     "what": r"とは|何を|なにを|何\?|なに\?|って\?|どんな|どういう|内容|概要|目的|説明|教えて|について|what (?:is|does|are)|describe|explain|about",
     "list": r"一覧|リスト|全部|すべて|全て|どんな施策|どの施策|施策は(?:何|なに|どれ)|どれ|何がある|なにがある|which measures|what measures|list",
     "count": r"いくつ|何件|何個|何本|件数|数は|総数|how many|number of",
-    "glossary": r"とは|意味|用語|what does .* mean|meaning|stand for|definition",
+    "glossary": r"とは|意味|用語|定義|(?:って|とは)(?:何|なに|なん)?(?:ですか|でしょうか|のこと)?\??$|what does .* mean|meaning|stand for|definition|what is an? \w+\??$",
     "budget": r"予算|決算|金額|費用|事業費|億円|円|budget|cost|spend",
     "contact": r"電話|連絡先|メールアドレス|e-?mail|phone|住所|address|問い?合わ?せ|contact|担当者|名前|氏名|課長|部長|室長|知事|who is the (?:head|director|manager)",
     "kpi": r"KPI|指標|目標値|数値目標|indicator",
@@ -73,7 +73,7 @@ def detect(question: str) -> Intent:
         and re.search(r"どのくらい|どれくらい|いくつ|何", q)
     ):
         asks.add("actual")  # 「R5でどのくらい？」 asks for that year's figure
-    if "glossary" in asks and not re.search(r"意味|用語|mean|stand for|definition", q, re.IGNORECASE):
+    if "glossary" in asks and not re.search(r"意味|用語|定義|mean|stand for|definition", q, re.IGNORECASE):
         asks.discard("glossary")
         asks.add("glossary_maybe")
     return Intent(

@@ -32,7 +32,7 @@ from assistant.answer import (
 from assistant.intent import Intent, detect
 from assistant.knowledge import Knowledge, squash
 from assistant.llm import phrase
-from assistant.retrieve import Hit, HybridSearcher, measure_ids_in
+from assistant.retrieve import Filters, Hit, HybridSearcher, measure_ids_in
 from assistant.schemas import AskRequest, AskResponse, Citation
 from assistant.verify import verify_lines
 from ingest.index import Index, current_index_dir, open_index
@@ -381,9 +381,13 @@ class Assistant:
         return None
 
     def _progress_passage(self, q: str, hits: list[Hit]) -> Draft | None:
+        """An actual that no KPI box holds may be in the report's initiatives (「在宅勤務 1,520人」)."""
         for i, h in enumerate(hits[:6]):
             if h.chunk.kind in ("initiative", "totals") and self._confident(q, h, i):
                 return answer_passage(h.chunk, self.k)
+        own = self.searcher.search(q, 3, filters=Filters(kind="initiative"))
+        if own and self.k.coverage(q, own[0].chunk.text, self.generic) >= MIN_COVERAGE:
+            return answer_passage(own[0].chunk, self.k)
         return None
 
     def _next_passage(self, c: Chunk) -> Chunk | None:
@@ -394,9 +398,20 @@ class Assistant:
         return self._by_ref.get(f"{sec}#{int(j) + 1}")
 
     def _passage(self, q: str, intent: Intent, hits: list[Hit], k: Knowledge) -> Draft:
-        for i, h in enumerate(hits[:5]):
-            if not self._confident(q, h, i):
-                continue
+        """The best-supported hit: most question words covered, then the kind the question is about."""
+        prefer = {"measure": 3, "kpi": 2, "progress_kpi": 2, "section": 1, "initiative": 1, "totals": 1}
+        if intent.has("glossary", "glossary_maybe"):
+            prefer["glossary"] = 4
+        ranked = sorted(
+            (
+                (round(k.coverage(q, h.chunk.text, self.generic), 1), prefer.get(h.chunk.kind, 0), -i, h)
+                for i, h in enumerate(hits[:5])
+                if self._confident(q, h, i)
+            ),
+            key=lambda x: x[:3],
+            reverse=True,
+        )
+        for *_, h in ranked:
             c = h.chunk
             if c.kind == "measure" and c.measure_ids:
                 return answer_what(k, c.measure_ids[0])

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from evals.browser_bench import APT_HINT, CHAT_INPUT, chromium, missing_browser, serve_stack
+from evals.browser_bench import CHAT_INPUT, chromium, missing_browser, serve_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "evals" / "screenshots" / "kpi-answer.png"
@@ -32,7 +32,7 @@ def _require_browser() -> None:
         pytest.fail("the Python package selenium is missing; run `make setup` (it is in the [test] extra)")
     problem = missing_browser()
     if problem:
-        pytest.fail(f"{problem}\n(run as root: {APT_HINT}; `.ci/run` does this before `make test`)")
+        pytest.fail(f"{problem} (as root; `.ci/run` does this before `make test`)")
 
 
 def _wait_for(predicate, timeout: float, what: str):
