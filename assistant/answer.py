@@ -375,6 +375,16 @@ def answer_outline(parent: Section | None, parts: list[Section], k: Knowledge) -
     return d
 
 
+def answer_as_of(k: Knowledge) -> Draft:
+    """Which date a document's figures are as of, where the document states it."""
+    d = Draft()
+    for doc in k.catalog.documents:
+        if doc.as_of_raw and doc.as_of_line:
+            d.lines.append(f"{doc.title}の数値は{doc.as_of}時点のものです（資料の記載: {doc.as_of_raw}）。")
+            d.evidence.append(Evidence(doc.doc_id, doc.as_of_line, doc.as_of_line, doc.as_of_raw))
+    return d
+
+
 def answer_glossary(c: Chunk) -> Draft:
     body = c.text.split(": ", 1)[-1]
     head = c.text.split(": ", 1)[0].replace("用語解説 ", "")

@@ -27,6 +27,7 @@ _PATTERNS: dict[str, str] = {
     "budget": r"予算|決算|金額|費用|事業費|億円|円|budget|cost|spend",
     "contact": r"電話|連絡先|メールアドレス|e-?mail|phone|住所|address|問い?合わ?せ|contact|担当者|名前|氏名|課長|部長|室長|知事|who is the (?:head|director|manager)",
     "kpi": r"KPI|指標|目標値|数値目標|indicator",
+    "as_of": r"いつ時点|何時点|時点は|時点の|いつ現在|基準日|as of|how recent|how up to date",
     "figure": r"率|割合|件数|人数|何人|何件|何%|何団体|数は|どのくらい|どれくらい|how (?:many|much)|\brate\b|\bshare\b|number of",
     "opinion": r"(?:と|って)思う|意見|感想|評価して|べき(?:か|だ)|おすすめ|do you think|your opinion",
 }
@@ -70,7 +71,7 @@ def detect(question: str) -> Intent:
     if (
         years
         and not asks & {"target", "baseline", "kpi", "actual"}
-        and re.search(r"どのくらい|どれくらい|いくつ|何", q)
+        and ("figure" in asks or re.search(r"どのくらい|どれくらい|いくつ|何", q))
     ):
         asks.add("actual")  # 「R5でどのくらい？」 asks for that year's figure
     if "glossary" in asks and not re.search(r"意味|用語|定義|mean|stand for|definition", q, re.IGNORECASE):

@@ -18,6 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from assistant.answer import (
     Draft,
     Evidence,
+    answer_as_of,
     answer_glossary,
     answer_kpi,
     answer_list,
@@ -175,6 +176,10 @@ class Assistant:
         beyond = self._beyond_period(intent, k)
         if beyond:
             return beyond, related
+        if intent.has("as_of"):
+            d = answer_as_of(k)
+            if d.lines:
+                return d, related
         glossary = self._glossary(q, intent, hits)
         if glossary:
             return glossary, related
@@ -338,6 +343,10 @@ class Assistant:
             order = ("progress_kpi", "kpi") if intent.has("actual", "met") else ("kpi", "progress_kpi")
             best = self._best_kpi_hit(q, hits, order)
             if best is None:
+                if intent.has("actual", "met"):
+                    passage = self._progress_passage(q, hits)
+                    if passage:
+                        return passage
                 focus = self._focus(q, hits, k, kinds=("measure",), top=3)
                 if (
                     focus

@@ -19,7 +19,7 @@ from ingest.records import Catalog, Measure, ProgressKpi
 
 __all__ = ["build_catalog", "catalog_summary", "PARSER_VERSION"]
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 def build_catalog(corpus_dir: Path) -> Catalog:
@@ -45,8 +45,14 @@ def parse_documents(sources: list[SourceDocument]) -> Catalog:
             cat.warnings += tables.warnings + narrative.warnings
         else:
             report = parse_progress(src.lines, doc.doc_id)
-            if report.as_of and not doc.as_of:
-                doc = doc.model_copy(update={"as_of": report.as_of})
+            if report.as_of:
+                doc = doc.model_copy(
+                    update={
+                        "as_of": doc.as_of or report.as_of,
+                        "as_of_raw": report.as_of_raw,
+                        "as_of_line": report.as_of_line or None,
+                    }
+                )
             if report.fiscal_year and not doc.fiscal_year:
                 doc = doc.model_copy(update={"fiscal_year": report.fiscal_year})
             cat.totals += report.totals

@@ -15,7 +15,7 @@ from ingest.records import Catalog, Chunk, Measure, PlanKpi, ProgressKpi, Quanti
 
 __all__ = ["build_chunks", "CHUNKER_VERSION", "render_measure", "render_kpi", "render_progress_kpi"]
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 PASSAGE_CHARS = 360
 
 
@@ -37,12 +37,13 @@ def build_chunks(cat: Catalog) -> list[Chunk]:
                 record_ref=f"{m.measure_id}@{m.line_start}",
             )
         )
+    about = _measure_lines(cat)
     for k in cat.kpis:
         chunks.append(
             _chunk(
                 "kpi",
                 k.doc_id,
-                render_kpi(k),
+                render_kpi(k) + _about(about, k.measure_ids),
                 k.line_start,
                 k.line_end,
                 measure_ids=k.measure_ids,
@@ -56,7 +57,7 @@ def build_chunks(cat: Catalog) -> list[Chunk]:
             _chunk(
                 "progress_kpi",
                 p.doc_id,
-                render_progress_kpi(p, title),
+                render_progress_kpi(p, title) + _about(about, p.measure_ids),
                 p.line_start,
                 p.line_end,
                 measure_ids=p.measure_ids,
@@ -157,6 +158,22 @@ def render_measure(m: Measure) -> str:
     marks = ("★KPIあり " if m.kpi_mark else "") + ("再掲 " if m.relisted else "")
     owners = "、".join(f"{o.bureau} {o.section}（事業開始 {o.start_year_raw or 'なし'}）" for o in m.owners)
     return f"{head} {m.name} {marks}\n担当所属: {owners}\n目標: {m.goal}\n概要: {m.overview}"
+
+
+def _measure_lines(cat: Catalog) -> dict[str, str]:
+    """measure id -> 「企7 デジタル社会における政策形成研修（震災復興・企画部 情報政策課）」 from its first full listing."""
+    out: dict[str, str] = {}
+    for m in sorted(cat.measures, key=lambda m: (m.relisted, m.line_start)):
+        if m.measure_id not in out and m.name:
+            owners = "、".join(f"{o.bureau} {o.section}" for o in m.owners)
+            out[m.measure_id] = f"{m.measure_id} {m.name}（{owners}）"
+    return out
+
+
+def _about(about: dict[str, str], ids: list[str]) -> str:
+    """A KPI chunk names its measures and their owners, so 「警察のICT研修」 finds the police measure's KPI."""
+    lines = [about[i] for i in ids if i in about]
+    return ("\n施策: " + " / ".join(lines)) if lines else ""
 
 
 def render_kpi(k: PlanKpi) -> str:

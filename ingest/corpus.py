@@ -70,7 +70,7 @@ def _document(manifest: Path, i: int, entry: object) -> Document:
         raise CorpusError(
             f"{manifest}: entry {i} ({entry['doc_id']}) has kind {entry['kind']!r}; kind must be one of {', '.join(KINDS)}"
         )
-    known = set(Document.model_fields) - {"sha256", "line_count"}
+    known = set(Document.model_fields) - {"sha256", "line_count", "as_of_raw", "as_of_line"}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise CorpusError(f"{manifest}: entry {i} has unknown keys {unknown}; allowed: {sorted(known)}")

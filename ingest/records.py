@@ -50,6 +50,8 @@ class Document(BaseModel):
     period: str | None = None
     fiscal_year: int | None = None
     as_of: str | None = None
+    as_of_raw: str | None = None  # the as-of line as printed, when the document states one (read by ingest)
+    as_of_line: int | None = None
     sha256: str = ""
     line_count: int = 0
 

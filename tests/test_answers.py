@@ -231,3 +231,19 @@ def test_answers_follow_an_edited_corpus(tmp_path: Path) -> None:
         target = ask(c, "みやぎFree Wi-Fiの導入箇所数のR5の目標は？")
     assert "デジタル推進課" in owner["answer"] and "情報政策課" not in flat(owner["answer"])
     assert "1,800" in target["answer"] and "1,731" not in target["answer"]
+
+
+def test_as_of_date_of_the_report(client: TestClient) -> None:
+    r = ask(client, "R5の実績報告の数字はいつ時点？")
+    assert r["answerable"] is True and "R6.6.7" in r["answer"]
+    assert r["citations"][0]["doc_id"] == "progress-r5"
+
+
+def test_an_actual_found_only_in_the_reports_initiatives(client: TestClient) -> None:
+    r = ask(client, "情報セキュリティセルフチェックのR5の実施率は？")
+    assert r["answerable"] is True and "97.4%" in r["answer"]
+
+
+def test_a_question_about_another_city_is_not_answered_with_prefecture_figures(client: TestClient) -> None:
+    r = ask(client, "仙台市のマイナンバーカード交付率は？")
+    assert r["answerable"] is False and "78.34" not in r["answer"]
