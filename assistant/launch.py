@@ -20,7 +20,7 @@ from types import FrameType
 
 import httpx
 
-__all__ = ["run_ui", "run_demo", "ui_command", "api_command", "APP_PATH", "READY_TIMEOUT_S"]
+__all__ = ["run_ui", "run_demo", "ui_command", "api_command", "stop_process", "APP_PATH", "READY_TIMEOUT_S"]
 
 APP_PATH = Path(__file__).resolve().parent.parent / "ui" / "app.py"
 HOST = "127.0.0.1"
@@ -79,7 +79,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> int:
+def stop_process(proc: subprocess.Popen[bytes]) -> int:
     """Stop one child by its own PID: SIGTERM, wait, then SIGKILL. Returns its exit code."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -119,7 +119,7 @@ def run_ui(port: int, api_url: str) -> int:
         with _stop_on_signals():
             return proc.wait()
     except _Stop:
-        _stop(proc)
+        stop_process(proc)
         return 0
 
 
@@ -189,7 +189,7 @@ def run_demo(data_dir: Path, api_port: int, ui_port: int) -> int:
     finally:
         with _ignore_signals():
             for proc in reversed(children):
-                _stop(proc)
+                stop_process(proc)
 
 
 @contextmanager

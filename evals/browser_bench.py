@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from assistant.launch import api_command, ui_command
+from assistant.launch import api_command, stop_process, ui_command
 
 __all__ = [
     "CHROMIUM",
@@ -66,7 +65,6 @@ FLAGS = (
     "--lang=ja",
 )
 READY_TIMEOUT_S = 180.0
-STOP_GRACE_S = 10.0
 
 # Runs before the page's scripts: records when the chat input first becomes visible.
 _OBSERVE_CHAT_INPUT = """
@@ -107,17 +105,6 @@ class Stack:
     api_url: str
     ui_url: str
     pids: tuple[int, ...]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop one child by its own PID: SIGTERM, then SIGKILL after a grace period."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _wait_healthy(procs: dict[str, tuple[subprocess.Popen[bytes], str, Path]], timeout: float) -> None:
@@ -166,7 +153,7 @@ def serve_stack(data_dir: Path, log_dir: Path, timeout: float = READY_TIMEOUT_S)
         yield Stack(api_url, ui_url, tuple(p.pid for p in children))
     finally:
         for proc in reversed(children):
-            _stop(proc)
+            stop_process(proc)
 
 
 @contextmanager
