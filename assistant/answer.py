@@ -162,7 +162,8 @@ def _targets_text(kpi: PlanKpi, years: list[int], final: bool) -> tuple[str, boo
 
 def plan_kpi_sentence(kpi: PlanKpi, intent: Intent) -> tuple[str, bool]:
     unit = f"（単位: {kpi.unit}）" if kpi.unit else ""
-    base = f"現状値は{_q(kpi.baseline, kpi.unit)}（{kpi.baseline_date_raw}時点）" if kpi.baseline else ""
+    when = f"（{kpi.baseline_date_raw}時点）" if kpi.baseline_date_raw else ""
+    base = f"現状値は{_q(kpi.baseline, kpi.unit)}{when}" if kpi.baseline else ""
     targets, ok = _targets_text(kpi, intent.years, intent.final_year)
     ref = "（※参考値）" if kpi.reference_value else ""
     if not ok:

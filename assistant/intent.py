@@ -27,7 +27,7 @@ _PATTERNS: dict[str, str] = {
     "budget": r"予算|決算|金額|費用|事業費|億円|円|budget|cost|spend",
     "contact": r"電話|連絡先|メールアドレス|e-?mail|phone|住所|address|問い?合わ?せ|contact|担当者|名前|氏名|課長|部長|室長|知事|who is the (?:head|director|manager)",
     "kpi": r"KPI|指標|目標値|数値目標|indicator",
-    "as_of": r"いつ時点|何時点|時点は|時点の|いつ現在|基準日|as of|how recent|how up to date",
+    "as_of": r"いつ時点|何時点|時点は\??$|いつ現在|基準日|as of when|how recent|how up to date",
     "figure": r"率|割合|件数|人数|何人|何件|何%|何団体|数は|どのくらい|どれくらい|how (?:many|much)|\brate\b|\bshare\b|number of",
     "opinion": r"(?:と|って)思う|意見|感想|評価して|べき(?:か|だ)|おすすめ|do you think|your opinion",
 }
@@ -68,6 +68,9 @@ def detect(question: str) -> Intent:
             years.append(y)
     if "met" in asks:
         asks.add("actual")
+    if "count" in asks and re.search(r"KPI|指標|施策|measures|indicators", q, re.IGNORECASE) and not years:
+        asks -= {"figure", "kpi"}  # 「KPIはいくつ？」 counts the plan's items; it does not ask a KPI's figure
+        asks.add("count_items")
     if (
         years
         and not asks & {"target", "baseline", "kpi", "actual"}

@@ -74,7 +74,9 @@ class Assistant:
 
     @classmethod
     def open(cls, data_dir: Path, chat_model: BaseChatModel | None = None) -> Assistant:
-        return cls(open_index(Path(data_dir)), Path(data_dir), chat_model)
+        bot = cls(open_index(Path(data_dir)), Path(data_dir), chat_model)
+        bot.warm_up()
+        return bot
 
     def _install(self, index: Index) -> None:
         self.index = index
@@ -91,6 +93,11 @@ class Assistant:
             )
             if parent is not None and parent is not x:
                 self._children.setdefault(parent.section_id, []).append(x)
+
+    def warm_up(self) -> None:
+        """Touch the embedder and the tokenizer once, so the first user does not pay for loading them."""
+        for q in ("施策の担当課", "KPI目標値"):
+            self.searcher.search(q, 1)
 
     def reload(self) -> bool:
         """Re-open the data dir if CURRENT names a different index. Requests in flight finish on the old one."""
@@ -269,8 +276,10 @@ class Assistant:
         lex, dense = h.ranks.get("lexical", 99), h.ranks.get("dense", 99)
         if cov >= MIN_COVERAGE:
             return True
-        if _latin_share(q) > 0.5:  # an English question: Japanese tokens cannot overlap, trust the rankers
-            return pos == 0 and dense <= 2 and lex <= 5
+        if (
+            _latin_share(q) > 0.5
+        ):  # an English question: Japanese tokens cannot overlap, trust the dense ranker
+            return pos <= 2 and dense <= 3
         return pos == 0 and cov >= LOW_COVERAGE and lex <= 2 and dense <= 2
 
     def _focus(
@@ -395,7 +404,10 @@ class Assistant:
             if h.chunk.kind in ("initiative", "totals") and self._confident(q, h, i):
                 return answer_passage(h.chunk, self.k)
         own = self.searcher.search(q, 3, filters=Filters(kind="initiative"))
-        if own and self.k.coverage(q, own[0].chunk.text, self.generic) >= MIN_COVERAGE:
+        if own and (
+            self.k.coverage(q, own[0].chunk.text, self.generic) >= MIN_COVERAGE
+            or (_latin_share(q) > 0.5 and own[0].ranks.get("dense", 99) <= 3)
+        ):
             return answer_passage(own[0].chunk, self.k)
         return None
 
@@ -411,11 +423,13 @@ class Assistant:
         prefer = {"measure": 3, "kpi": 2, "progress_kpi": 2, "section": 1, "initiative": 1, "totals": 1}
         if intent.has("glossary", "glossary_maybe"):
             prefer["glossary"] = 4
+        if intent.has("count_items"):  # 「施策はいくつ？」: the documents state such counts in their text
+            prefer = {"section": 4, "totals": 3}
         ranked = sorted(
             (
                 (round(k.coverage(q, h.chunk.text, self.generic), 1), prefer.get(h.chunk.kind, 0), -i, h)
                 for i, h in enumerate(hits[:5])
-                if self._confident(q, h, i)
+                if self._confident(q, h, i) and (h.chunk.kind in prefer or not intent.has("count_items"))
             ),
             key=lambda x: x[:3],
             reverse=True,
