@@ -42,9 +42,13 @@ demo: setup ## install, ingest if needed, serve the API and the UI on loopback
 	$(BIN)/policy-assistant demo --data-dir $(DATA_DIR) --api-port $(API_PORT) --ui-port $(UI_PORT)
 
 eval: setup ## retrieval and answer benchmarks on evals/questions.jsonl
+	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
 	$(BIN)/policy-assistant eval --data-dir $(DATA_DIR) --retrieval --answers
 
-bench: eval ## benchmarks (latency figures go to evals/RESULTS.md)
+bench: setup ## benchmarks: retrieval and answers, then a 60 s load run (figures go to evals/)
+	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
+	$(BIN)/policy-assistant eval --data-dir $(DATA_DIR) --retrieval --answers
+	$(BIN)/python -m evals.load --data-dir $(DATA_DIR) --clients 16 --duration 60
 
 clean: ## remove the data dir (the index); keeps .venv
 	rm -rf $(DATA_DIR)

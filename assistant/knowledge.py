@@ -57,6 +57,7 @@ class Knowledge:
             for t in set(toks):
                 self._df[t] += 1
         self.vocabulary = set(self._idf)
+        self._idf_unknown = max(self._idf.values(), default=1.0)  # a word the corpus never uses
 
     # --- measures -------------------------------------------------------------------------------------------
     def primary(self, mid: str) -> Measure | None:
@@ -132,10 +133,6 @@ class Knowledge:
 
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
-
-    @property
-    def _idf_unknown(self) -> float:
-        return max(self._idf.values(), default=1.0)
 
 
 def _idf(doc_tokens: list[list[str]]) -> dict[str, float]:

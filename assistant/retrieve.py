@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -69,8 +70,10 @@ def measure_ids_in(text: str, known: set[str]) -> list[str]:
 class HybridSearcher:
     """Searches one opened `Index`."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, query_cache: int = 1024) -> None:
         self.index = index
+        # Repeated questions (FAQ-like traffic) skip the embedder: an LRU of query vectors, per index.
+        self._embed = lru_cache(maxsize=query_cache)(self._embed_query) if query_cache else self._embed_query
         self.known_ids = {m.measure_id for m in index.catalog.measures}
         self._names: list[tuple[str, str]] = []  # (squashed name, chunk id) for exact-name boosts
         for c in index.chunks.values():
@@ -87,7 +90,7 @@ class HybridSearcher:
         if method in ("hybrid", "lexical"):
             ranked["lexical"] = [i for i, _ in self.index.lexical.search(query, k=pool)]
         if method in ("hybrid", "dense"):
-            vec = embed_query(self.index.embedder, query[:QUERY_EMBED_CHARS])
+            vec = self._embed(query[:QUERY_EMBED_CHARS])
             ranked["dense"] = [i for i, _ in self.index.store.query(vec, k=pool)]
         scores: dict[str, float] = {}
         ranks: dict[str, dict[str, int]] = {}
@@ -105,6 +108,9 @@ class HybridSearcher:
         ]
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
+
+    def _embed_query(self, text: str) -> tuple[float, ...]:
+        return tuple(embed_query(self.index.embedder, text))
 
     def _kind_prior(self, query: str, scores: dict[str, float]) -> None:
         asks = detect(query).asks

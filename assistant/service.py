@@ -62,7 +62,11 @@ class InvalidQuestion(ValueError):
 
 
 class Assistant:
-    """Answers questions from one opened index; `reload` switches to a newer index after re-ingest."""
+    """Answers questions from one opened index; `reload` switches to a newer index after re-ingest.
+
+    Everything derived from one index lives in one `_Engine`; a reload builds a new engine and swaps it in with a
+    single assignment, so a request in flight finishes on the index it started with and never mixes two.
+    """
 
     def __init__(
         self, index: Index, data_dir: Path | None = None, chat_model: BaseChatModel | None = None
@@ -70,7 +74,7 @@ class Assistant:
         self.data_dir = data_dir
         self.chat_model = chat_model
         self._lock = threading.Lock()
-        self._install(index)
+        self._engine = _Engine(index, chat_model)
 
     @classmethod
     def open(cls, data_dir: Path, chat_model: BaseChatModel | None = None) -> Assistant:
@@ -78,7 +82,43 @@ class Assistant:
         bot.warm_up()
         return bot
 
-    def _install(self, index: Index) -> None:
+    @property
+    def index(self) -> Index:
+        return self._engine.index
+
+    @property
+    def searcher(self) -> HybridSearcher:
+        return self._engine.searcher
+
+    @property
+    def k(self) -> Knowledge:
+        return self._engine.k
+
+    def warm_up(self) -> None:
+        """Touch the embedder and the tokenizer once, so the first user does not pay for loading them."""
+        for q in ("施策の担当課", "KPI目標値"):
+            self._engine.searcher.search(q, 1)
+
+    def reload(self) -> bool:
+        """Re-open the data dir if CURRENT names a different index. Requests in flight finish on the old one."""
+        if self.data_dir is None:
+            return False
+        with self._lock:
+            if current_index_dir(self.data_dir) == self._engine.index.path:
+                return False
+            engine = _Engine(open_index(self.data_dir, embedder=self._engine.index.embedder), self.chat_model)
+            self._engine = engine
+            return True
+
+    def ask(self, req: AskRequest) -> AskResponse:
+        return self._engine.ask(req)
+
+
+class _Engine:
+    """Routing and answering over one index (immutable once built)."""
+
+    def __init__(self, index: Index, chat_model: BaseChatModel | None) -> None:
+        self.chat_model = chat_model
         self.index = index
         self.searcher = HybridSearcher(index)
         self.k = Knowledge(index.catalog, index.lexical.doc_tokens)
@@ -94,30 +134,16 @@ class Assistant:
             if parent is not None and parent is not x:
                 self._children.setdefault(parent.section_id, []).append(x)
 
-    def warm_up(self) -> None:
-        """Touch the embedder and the tokenizer once, so the first user does not pay for loading them."""
-        for q in ("施策の担当課", "KPI目標値"):
-            self.searcher.search(q, 1)
-
-    def reload(self) -> bool:
-        """Re-open the data dir if CURRENT names a different index. Requests in flight finish on the old one."""
-        if self.data_dir is None:
-            return False
-        with self._lock:
-            if current_index_dir(self.data_dir) == self.index.path:
-                return False
-            self._install(open_index(self.data_dir, embedder=self.index.embedder))
-            return True
-
     # --- the public entry point -----------------------------------------------------------------------------
     def ask(self, req: AskRequest) -> AskResponse:
         t0 = time.perf_counter()
-        k, searcher = self.k, self.searcher  # one consistent snapshot even if reload() runs meanwhile
+        k, searcher = self.k, self.searcher
         question = nfkc(req.question).strip()
         intent = detect(question)
         ids = measure_ids_in(question, set(k.listings))
         context_ids, context_q = self._context(req, ids, intent)
-        query = f"{context_q} {question}" if context_q else question
+        # the question first: the dense query keeps only its head; the earlier turn adds context words for BM25
+        query = f"{question} {context_q[:200]}" if context_q else question
         hits = searcher.search(query, k=max(req.top_k or 8, 8))
         t1 = time.perf_counter()
         draft, related = self._route(question, intent, ids or context_ids, hits, k)

@@ -263,13 +263,22 @@ def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
         raise DataDirError(
             f"index {path} has schema {meta.get('versions')}, this version needs {INDEX_SCHEMA}; {fix}"
         )
-    lexical = LexicalIndex.load(path / "lexical.json")
-    emb = embedder or get_embedder(meta["versions"]["embedder"])
-    store = VectorStore.open(
-        path=None if meta.get("chroma_host") else path / "chroma",
-        host=meta.get("chroma_host"),
-        port=meta.get("chroma_port") or 8000,
-        collection=meta["collection"],
-        embedder=emb,
-    )
+    try:
+        lexical = LexicalIndex.load(path / "lexical.json")
+        emb = embedder or get_embedder(meta["versions"]["embedder"])
+        store = VectorStore.open(
+            path=None if meta.get("chroma_host") else path / "chroma",
+            host=meta.get("chroma_host"),
+            port=meta.get("chroma_port") or 8000,
+            collection=meta["collection"],
+            embedder=emb,
+        )
+    except DataDirError:
+        raise
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+    ) as exc:  # LexicalIndexError is a ValueError; Chroma raises ValueError
+        raise DataDirError(f"index {path} cannot be opened ({type(exc).__name__}: {exc}); {fix}") from exc
     return Index(path, meta, catalog, chunks, lexical, store, emb)

@@ -159,6 +159,9 @@ def normalize_measure_id(text: str) -> str:
     return s.replace("･", "・")
 
 
+MAX_RANGE = 100
+
+
 def expand_measure_ref(text: str) -> list[str]:
     """Expand a KPI table's measure cell: `企8～11,29` -> [企8, 企9, 企10, 企11, 企29]; `総3,4` -> [総3, 総4]."""
     s = normalize_measure_id(text).replace("〜", "～").replace("~", "～").replace("、", ",")
@@ -171,5 +174,7 @@ def expand_measure_ref(text: str) -> list[str]:
         prefix = m.group(1) or prefix
         lo = int(m.group(2))
         hi = int(m.group(3)) if m.group(3) else lo
+        if hi - lo > MAX_RANGE:  # a typo such as 企1～9999 is not 9,999 measures
+            hi = lo
         out.extend(f"{prefix}{n}" for n in range(lo, hi + 1))
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -97,3 +98,57 @@ def test_tokenizer_shared_by_threads_gives_serial_tokens() -> None:
         for t, got in enumerate(pool.map(worker, range(THREADS))):
             for i, tokens in enumerate(got):
                 assert tokens == expected[(t + i) % len(texts)]
+
+
+def test_reload_under_parallel_asks_gives_old_or_new_answers_only(tmp_path: Path) -> None:
+    """Flip between two complete indexes while threads ask: every answer is exactly the old or the new one."""
+    from assistant.schemas import AskRequest
+    from assistant.service import Assistant
+    from ingest.index import current_index_dir, ingest
+    from tests.conftest import copy_corpus
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    data = tmp_path / "data"
+    first = ingest(corpus, data).index_dir
+    plan = corpus / "miyagi-ict-policy-2021-2024.txt"
+    text = plan.read_text(encoding="utf-8")
+    edited = text.replace("情報政策課 \n\nH29", "情報推進課 \n\nH30", 1)  # one cell: one chunk re-embedded
+    assert edited != text
+    plan.write_text(edited, encoding="utf-8")
+    second = ingest(corpus, data).index_dir
+    assert current_index_dir(data) == second and first.is_dir()
+    questions = [AskRequest(question="企15の担当課と事業開始年度は？")]
+    questions += [AskRequest(**q) for q in _mixed_questions()[:5]]
+
+    def answers(bot: Assistant) -> list[dict]:
+        return [_stable(bot.ask(q).model_dump(mode="json")) for q in questions]
+
+    bot = Assistant.open(data)
+    expected = {second.name: answers(bot)}
+    (data / "CURRENT").write_text(json.dumps({"index": first.name}), encoding="utf-8")
+    assert bot.reload()
+    expected[first.name] = answers(bot)
+    assert expected[first.name] != expected[second.name]
+
+    stop = threading.Event()
+
+    def asker(t: int) -> list[tuple[int, dict]]:
+        out, i = [], t
+        while not stop.is_set():
+            n = i % len(questions)
+            out.append((n, _stable(bot.ask(questions[n]).model_dump(mode="json"))))
+            i += 1
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(asker, t) for t in range(4)]
+        for flip in range(6):
+            target = (second, first)[flip % 2]
+            (data / "CURRENT").write_text(json.dumps({"index": target.name}), encoding="utf-8")
+            assert bot.reload()
+            time.sleep(0.4)  # let the askers run on this index before the next flip
+        stop.set()
+        results = [x for f in futures for x in f.result()]
+    assert results
+    for n, body in results:
+        assert body in (expected[first.name][n], expected[second.name][n]), questions[n].question

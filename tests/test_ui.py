@@ -7,10 +7,13 @@ user are shown literally; an unreachable API gives a message naming the URL and 
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -18,9 +21,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assistant.launch import api_command
+from ui.charts import kpi_chart
 from ui.client import history_for_request
-from ui.kpi import STATUS_MET, STATUS_NO_DATA, STATUS_NOT_MET, kpi_points, kpi_status
-from ui.render import md_escape
+from ui.kpi import STATUS_MET, STATUS_NO_DATA, STATUS_NOT_MET, group_kpis, kpi_points, kpi_row, kpi_status
+from ui.render import md_escape, readable_location
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 TIMEOUT = 120
@@ -93,7 +97,10 @@ def test_first_visit_offers_one_example_per_user_group_and_it_answers_with_sourc
     labels = [e.label for e in app.expander]
     assert len(labels) == len(resp["citations"])
     first = resp["citations"][0]
-    assert md_escape(first["location"]) in labels[0] and md_escape(first["doc_title"]) in labels[0]
+    assert (
+        md_escape(readable_location(first["location"])) in labels[0]
+        and md_escape(first["doc_title"]) in labels[0]
+    )
     assert any(t.startswith("担当所属: ") and "課" in t for t in _texts(app)), "measure card with owners"
     assert "企15" in str(resp["measures"])
 
@@ -245,3 +252,164 @@ def test_history_drops_failed_turns_and_fits_the_body_limit() -> None:
 def test_md_escape_neutralises_markup() -> None:
     assert md_escape("**b** <i>") == "\\*\\*b\\*\\* \\<i\\>"
     assert "\n" not in md_escape("a\nb")
+
+
+# --- against a canned API (no index needed) -----------------------------------------------------------------
+
+PLAN = {
+    "type": "plan_kpi",
+    "kpi_id": "plan-k1",
+    "item": "計画の指標",
+    "measure_ids": ["企1"],
+    "baseline": _q(10),
+    "baseline_date_raw": "R2",
+    "targets": {"R5": _q(40), "R6": _q(50)},
+    "location": "L10-12",
+}
+BOX = {
+    "type": "progress_kpi",
+    "kpi_id": "box-1",
+    "plan_kpi_id": "plan-k1",
+    "name": "報告書の指標",
+    "unit": "人",
+    "latest": _q(45),
+    "latest_year_raw": "R5",
+    "measure_ids": [],
+}
+LONE = {
+    "type": "progress_kpi",
+    "kpi_id": "box-2",
+    "plan_kpi_id": None,
+    "name": "報告書だけの指標",
+    "unit": "%",
+    "baseline": _q(20),
+    "baseline_year_raw": "R2",
+    "latest": _q(30),
+    "latest_year_raw": "R5",
+    "latest_year": None,
+    "target": _q(60),
+    "target_year_raw": "R6",
+    "achievement_rate_raw": "100%",  # printed rate: the status comes from the values, not from this
+    "notes": [],
+    "goal": "目標1",
+    "location": "L50-60",
+}
+ANSWER = {
+    "answer": "回答です。",
+    "answerable": True,
+    "citations": [
+        {
+            "doc_id": "d",
+            "doc_title": "計画書",
+            "measure_id": "企1",
+            "section": "第1章 > 第2節",
+            "location": "L885-921",
+            "quote": "引用",
+        }
+    ],
+    "measures": [],
+    "kpis": [PLAN, BOX],
+    "related": [],
+}
+
+
+@pytest.fixture
+def fake_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    """The UI against a tiny in-process HTTP server returning canned API bodies."""
+    routes = {
+        "/health": {"status": "ok"},
+        "/documents": [{"doc_id": "d", "title": "計画書"}],
+        "/kpis": [PLAN | {"progress": []}, LONE],
+        "/measures": [],
+        "/ask": ANSWER,
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self) -> None:
+            body = json.dumps(routes.get(self.path.split("?")[0], {"detail": "nf"})).encode()
+            self.send_response(200 if self.path.split("?")[0] in routes else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._send()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self._send()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("POLICY_ASSISTANT_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    yield at
+    server.shutdown()
+    server.server_close()
+
+
+def _examples_shown(at: AppTest) -> int:
+    return len([b for b in at.button if b.key and b.key.startswith("example-")])
+
+
+def test_examples_only_while_the_conversation_is_empty(fake_app: AppTest) -> None:
+    assert _examples_shown(fake_app) == 3
+    fake_app.chat_input[0].set_value("質問です").run()  # typed on the first run
+    assert not fake_app.exception, fake_app.exception
+    assert len(fake_app.session_state["messages"]) == 2
+    assert _examples_shown(fake_app) == 0
+    fake_app.run()
+    assert _examples_shown(fake_app) == 0
+
+
+def test_citation_shows_section_and_readable_lines(fake_app: AppTest) -> None:
+    fake_app.chat_input[0].set_value("質問です").run()
+    label = fake_app.expander[0].label
+    assert md_escape("885〜921行目") in label and md_escape("第1章 > 第2節") in label, label
+    assert readable_location("L7") == "7行目（L7）" and readable_location("p.3") == "p.3"
+
+
+def test_linked_progress_box_is_drawn_in_the_plan_kpi_chart(fake_app: AppTest) -> None:
+    assert group_kpis([PLAN, BOX]) == [(PLAN, [BOX])]
+    fake_app.chat_input[0].set_value("質問です").run()
+    charts = fake_app.get("vega_lite_chart")
+    assert len(charts) == 1, "one chart for the plan KPI and its progress box"
+    fake_app.toggle[0].set_value(True).run()  # the chart's data as a table
+    table = fake_app.dataframe[0].value
+    kinds = set(zip(table["区分"], table["出典"], strict=True))
+    assert kinds == {("実績値", "進捗報告"), ("目標値", "計画"), ("基準値", "計画")}
+
+
+def _legend_domain(points: list[dict]) -> list[str]:
+    spec = kpi_chart(points).to_dict()
+    return next(
+        layer["encoding"]["color"]["scale"]["domain"]
+        for layer in spec["layer"]
+        if "color" in layer["encoding"]
+    )
+
+
+def test_chart_legend_lists_only_series_with_points() -> None:
+    assert _legend_domain(kpi_points(PLAN)) == ["基準値", "目標値"]
+    assert _legend_domain(kpi_points(PLAN, [BOX])) == ["基準値", "目標値", "実績値"]
+    assert _legend_domain(kpi_points(LONE | {"target": None, "baseline": None})) == ["実績値"]
+
+
+def test_kpi_page_lists_plan_and_progress_kpis(fake_app: AppTest) -> None:
+    fake_app.radio(key="page").set_value("KPI一覧").run()
+    assert not fake_app.exception, fake_app.exception
+    table = fake_app.dataframe[0].value
+    assert list(table["指標"]) == ["計画の指標", "報告書だけの指標"]
+    assert list(table["状況"]) == [STATUS_NO_DATA, STATUS_NOT_MET]  # 30 < 60 although the report prints 100%
+    assert list(table["資料"]) == ["計画", "進捗報告"]
+    assert list(table["単位"])[1] == "%" and "R6" in list(table["目標"])[1]
+    row = kpi_row(LONE | {"latest": _q(70)})
+    assert row["状況"] == STATUS_MET and row["達成率（報告書）"] == "100%"
+    assert kpi_row(LONE | {"target": {"raw": "前年度越え", "value": None}})["状況"] == STATUS_NO_DATA

@@ -106,12 +106,15 @@ def _ask(client: ApiClient, question: str) -> None:
 def chat_page(client: ApiClient) -> None:
     st.header("質問する")
     messages = st.session_state.setdefault("messages", [])
-    if not messages and not st.session_state.get("pending"):
+    # The chat input is pinned to the bottom whatever the call order; reading it first tells whether this
+    # run starts a conversation, so the examples show only while there is none (nor a question on its way).
+    typed = st.chat_input("質問を入力してください（例: ○○の担当課は？）", max_chars=2000)
+    pending = st.session_state.pop("pending", None)
+    question = typed if typed and typed.strip() else pending
+    if not messages and not (question and question.strip()):
         _examples()
     for i, m in enumerate(messages):
         _show_message(i, m)
-    typed = st.chat_input("質問を入力してください（例: ○○の担当課は？）", max_chars=2000)
-    question = typed or st.session_state.pop("pending", None)
     if question and question.strip():
         _ask(client, question)
 

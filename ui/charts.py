@@ -25,7 +25,8 @@ def points_frame(points: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> alt.LayerChart:
-    """A layered Altair chart of `points` (from `ui.kpi.kpi_points`)."""
+    """A layered Altair chart of `points` (from `ui.kpi.kpi_points`); only series with a point are drawn
+    and listed in the legend."""
     df = points_frame(points)
     years = [int(y) for y in df["年度"]] or [0]
     x = alt.X(
@@ -35,13 +36,18 @@ def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> 
         axis=alt.Axis(
             values=list(range(min(years), max(years) + 1)),
             format="d",
-            labelExpr="'R' + (datum.value - 2018) + '（' + datum.value + '）'",
+            labelExpr=(
+                "(datum.value >= 2019 ? 'R' + (datum.value - 2018) : 'H' + (datum.value - 1988))"
+                " + '（' + datum.value + '）'"
+            ),
         ),
     )
     y = alt.Y("値:Q", title=unit or "値", scale=alt.Scale(zero=False, padding=12))
+    present = set(df["区分"])
+    kinds = [k for k in _COLORS if k in present]  # the legend lists only the series that have a point
     color = alt.Color(
         "区分:N",
-        scale=alt.Scale(domain=list(_COLORS), range=list(_COLORS.values())),
+        scale=alt.Scale(domain=kinds, range=[_COLORS[k] for k in kinds]),
         legend=alt.Legend(title=None, orient="bottom"),
     )
     tooltip = [
@@ -51,19 +57,26 @@ def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> 
         alt.Tooltip("出典:N"),
     ]
     base = alt.Chart(df).encode(x=x, y=y, color=color, tooltip=tooltip)
-    target_line = (
-        base.transform_filter(alt.datum["区分"] == TARGET)
-        .mark_line(strokeDash=[6, 4], point=True)
-        .encode(detail="出典:N")
-    )
-    actual_line = (
-        base.transform_filter(alt.datum["区分"] == ACTUAL).mark_line(point=True).encode(detail="出典:N")
-    )
-    baseline_pt = base.transform_filter(alt.datum["区分"] == BASELINE).mark_point(
-        filled=True, size=90, shape="diamond"
-    )
+    layers: list[Any] = []
+    if TARGET in present:
+        layers.append(
+            base.transform_filter(alt.datum["区分"] == TARGET)
+            .mark_line(strokeDash=[6, 4], point=True)
+            .encode(detail="出典:N")
+        )
+    if ACTUAL in present:
+        layers.append(
+            base.transform_filter(alt.datum["区分"] == ACTUAL).mark_line(point=True).encode(detail="出典:N")
+        )
+    if BASELINE in present:
+        layers.append(
+            base.transform_filter(alt.datum["区分"] == BASELINE).mark_point(
+                filled=True, size=90, shape="diamond"
+            )
+        )
+    if not layers:  # no point at all: an empty frame still needs one layer
+        layers.append(base.mark_point())
     latest = _latest_actual(df)
-    layers: list[Any] = [target_line, actual_line, baseline_pt]
     if latest is not None:
         label = (
             alt.Chart(latest)

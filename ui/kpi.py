@@ -68,20 +68,33 @@ def year_label(year: int) -> str:
 
 def group_kpis(kpis: list[Kpi]) -> list[tuple[Kpi, list[Kpi]]]:
     """Pair each plan KPI with its progress boxes (its own "progress" list or boxes whose `plan_kpi_id`
-    names it); a progress box with no plan KPI in `kpis` stands alone as `(box, [])`."""
+    equals its `kpi_id`), so both are drawn in one chart; a progress box no plan KPI in `kpis` claims
+    stands alone as `(box, [])`. A box listed twice (same `kpi_id`) is kept once."""
     plans = [k for k in kpis if not is_progress_kpi(k)]
-    boxes = [k for k in kpis if is_progress_kpi(k)]
-    plan_ids = {p.get("kpi_id") for p in plans}
+    boxes = _distinct([k for k in kpis if is_progress_kpi(k)])
+    claimed: set[int] = set()
     groups: list[tuple[Kpi, list[Kpi]]] = []
     for plan in plans:
         linked = list(plan.get("progress") or [])
-        seen = {b.get("kpi_id") for b in linked}
-        linked += [
-            b for b in boxes if b.get("plan_kpi_id") == plan.get("kpi_id") and b.get("kpi_id") not in seen
-        ]
-        groups.append((plan, linked))
-    groups += [(b, []) for b in boxes if b.get("plan_kpi_id") not in plan_ids]
+        pid = plan.get("kpi_id")
+        for i, b in enumerate(boxes):
+            if pid and b.get("plan_kpi_id") == pid:
+                claimed.add(i)
+                linked.append(b)
+        groups.append((plan, _distinct(linked)))
+    groups += [(b, []) for i, b in enumerate(boxes) if i not in claimed]
     return groups
+
+
+def _distinct(boxes: list[Kpi]) -> list[Kpi]:
+    seen: set[str] = set()
+    out: list[Kpi] = []
+    for b in boxes:
+        key = str(b.get("kpi_id") or "") or str(id(b))
+        if key not in seen:
+            seen.add(key)
+            out.append(b)
+    return out
 
 
 def _value(q: Any) -> float | None:

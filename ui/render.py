@@ -19,6 +19,7 @@ from ui.kpi import group_kpis, kpi_points, kpi_status, kpi_title, kpi_unit
 __all__ = [
     "md_escape",
     "citation_label",
+    "readable_location",
     "owner_text",
     "show_answer",
     "show_citations",
@@ -35,11 +36,33 @@ def md_escape(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
+_LINES = re.compile(r"(?<![A-Za-z0-9])L(\d+)(?:\s*[-–〜~]\s*L?(\d+))?")
+
+
+def readable_location(location: Any) -> str:
+    """`L885-921` -> `885〜921行目（L885-921）`, `L12` / `L12-12` -> `12行目（L12）`; other text unchanged.
+
+    The short `L…` form stays in brackets so a reader can match it against the API's `location` field.
+    """
+    text = str(location or "").strip()
+
+    def one(m: re.Match[str]) -> str:
+        start, end = m.group(1), m.group(2)
+        if end and end != start:
+            return f"{start}〜{end}行目（L{start}-{end}）"
+        return f"{start}行目（L{start}）"
+
+    return _LINES.sub(one, text)
+
+
 def citation_label(c: dict[str, Any], n: int) -> str:
-    """`[1] 資料名 ｜ 企15 ｜ 章 > 節 ｜ L885-944` (plain text, not yet escaped)."""
+    """`[1] 資料名 ｜ 企15 ｜ 章 > 節 ｜ 885〜944行目（L885-944）` (plain text, not yet escaped)."""
     parts = [str(c.get("doc_title") or c.get("doc_id") or "")]
-    parts += [str(c[k]) for k in ("measure_id", "section") if c.get(k)]
-    parts.append(str(c.get("location") or ""))
+    if c.get("measure_id"):
+        parts.append(str(c["measure_id"]))
+    if c.get("section"):
+        parts.append(str(c["section"]))
+    parts.append(readable_location(c.get("location")))
     return f"[{n}] " + " ｜ ".join(p for p in parts if p)
 
 
