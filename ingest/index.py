@@ -121,6 +121,8 @@ def ingest(
             "versions": versions,
             "corpus_dir": str(Path(corpus_dir).resolve()),
             "chunks": len(chunks),
+            "embedded": embedded,
+            "build_seconds": round(time.perf_counter() - t0, 1),
             "summary": summary,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "chroma_host": chroma_host,
