@@ -90,7 +90,7 @@ class Knowledge:
         return [v for v in vocab if len(squash(v)) >= min_len and squash(v) in q]
 
     def department_hits(self, question: str) -> list[str]:
-        """Departments named in the question, also by their stem (情報政策課 <- 情報政策)."""
+        """Departments named in the question, also by their stem (○○政策課 <- ○○政策)."""
         q = squash(question)
         found = [d for d in self.departments if squash(d) in q]
         if not found:

@@ -161,7 +161,7 @@ def render_measure(m: Measure) -> str:
 
 
 def _measure_lines(cat: Catalog) -> dict[str, str]:
-    """measure id -> 「企7 デジタル社会における政策形成研修（震災復興・企画部 情報政策課）」 from its first full listing."""
+    """measure id -> 「<id> <name>（<bureau> <section>）」 from its first full listing."""
     out: dict[str, str] = {}
     for m in sorted(cat.measures, key=lambda m: (m.relisted, m.line_start)):
         if m.measure_id not in out and m.name:

@@ -1,7 +1,7 @@
 """Text and number normalisation shared by every parser, the index and the answer verifier.
 
 - `nfkc`: Unicode NFKC (full-width digits and letters to ASCII, half-width kana to full-width).
-- `parse_quantity`: a figure as printed -> `Quantity` (`1,187` -> 1187; `約5万2千件` -> 52000 件; `78.34%` -> 78.34 %).
+- `parse_quantity`: a figure as printed -> `Quantity` (`1,187` -> 1187; `約5万2千件` -> 52000 件; `12.5%` -> 12.5 %).
 - `fiscal_year`: Japanese era years (`R5`, `令和5年度`, `H29`, `R元`) and Western forms (`2023年度`, `FY2023`)
   -> the Western fiscal year (2023).
 - `normalize_measure_id` / `expand_measure_ref`: measure numbers (`企 21` -> `企21`; `企8～11,29` -> 企8..企11, 企29).
@@ -80,7 +80,7 @@ def parse_quantity(raw: str) -> Quantity:
     """Parse a printed figure. The raw text is kept exactly; placeholders get `value=None`.
 
     Japanese numeral units combine: `5万2千件` = 5*10^4 + 2*10^3 = 52000 (unit 件);
-    `62.4億円` = 6.24e9 (unit 円). A `%`/`％` sign becomes unit `%`.
+    `1.5億円` = 1.5e8 (unit 円). A `%`/`％` sign becomes unit `%`.
     """
     text = nfkc(raw).strip()
     approx = text.startswith(_APPROX[:3])

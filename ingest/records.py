@@ -31,7 +31,7 @@ class Quantity(BaseModel):
     """A figure as printed (`raw`) and as parsed (`value`, `unit`).
 
     `value` is None for placeholders such as `-` or `（実証事業）`.
-    Examples: `1,187` -> 1187.0; `約5万2千件` -> 52000.0 件; `78.34%` -> 78.34 %.
+    Examples: `1,187` -> 1187.0; `約5万2千件` -> 52000.0 件; `12.5%` -> 12.5 %.
     """
 
     raw: str
@@ -133,7 +133,7 @@ class ProgressTotals(BaseModel):
     doc_id: str
     fiscal_year: int  # the report's year, e.g. 2023 for R5
     project_count: Quantity  # 事業数
-    amount: Quantity  # e.g. 62.4億円
+    amount: Quantity  # e.g. 1.5億円
     amount_kind: str  # 決算額 | 予算額
     reference_year_raw: str | None = None  # e.g. "R4"
     reference_project_count: Quantity | None = None

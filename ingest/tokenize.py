@@ -7,7 +7,7 @@
    for search (`マイナンバーカード` -> `マイナンバーカード`, `マイナンバー`, `カード`).
 3. Each unit as its `normalized_form()`, lower-cased, so spelling variants meet (`取組`/`取り組み`,
    `ＤＸ`/`DX`). Particles (助詞), auxiliaries (助動詞), symbols (補助記号) and whitespace (空白) are dropped;
-   numbers are kept (`2,003` -> `2003`).
+   numbers are kept (`2,345` -> `2345`).
 4. Extra tokens found by pattern on the whole text, so identifiers stay findable:
    - a measure number, a lone kanji prefix (or prefixes joined by `・`) followed by digits:
      `企15`, `企 21`, `企・警12` (also `企12`, `警12`), ranges `企8～11,29` -> `企8` .. `企11`, `企29`;
