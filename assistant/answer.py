@@ -12,7 +12,7 @@ from typing import Any
 
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
-from ingest.normalize import era_label, fiscal_year
+from ingest.normalize import era_label, fiscal_year, nfkc
 from ingest.records import Chunk, Measure, PlanKpi, ProgressKpi, Quantity, Section
 
 __all__ = [
@@ -73,7 +73,7 @@ def _q(q: Quantity | None, unit: str | None = None) -> str:
         return "（記載なし）"
     if q.value is None:
         return q.raw
-    u = unit if unit and not q.raw.endswith(unit) and unit not in q.raw else ""
+    u = unit if unit and nfkc(unit) not in nfkc(q.raw) else ""
     return f"{q.raw}{'' if u in ('', None) else u}"
 
 
@@ -130,7 +130,14 @@ def answer_owner(k: Knowledge, mid: str, intent: Intent) -> Draft:
             )
             parts.append(f"{o.bureau} {o.section}（{start}）")
         who = "と".join(parts)
-        if i == 0:
+        years = {o.start_year_raw for o in owners if o.start_year}
+        if i == 0 and intent.has("start_year") and not intent.has("owner") and len(years) == 1:
+            o = next(o for o in owners if o.start_year)
+            desk = "、".join(f"{x.bureau} {x.section}" for x in owners)
+            d.lines.append(
+                f"{_name(k, mid)}の事業開始は{o.start_year_raw}（{o.start_year}年度）です（担当: {desk}）。"
+            )
+        elif i == 0:
             joint = "の共同所管" if len(owners) > 1 else ""
             d.lines.append(f"{_name(k, mid)}の担当所属は{who}{joint}です。")
         else:

@@ -25,7 +25,7 @@ _PATTERNS: dict[str, str] = {
     "count": r"いくつ|何件|何個|何本|件数|数は|総数|how many|number of",
     "glossary": r"とは|意味|用語|定義|(?:って|とは)(?:何|なに|なん)?(?:ですか|でしょうか|のこと)?\??$|what does .* mean|meaning|stand for|definition|what is an? \w+\??$",
     "budget": r"予算|決算|金額|費用|事業費|億円|円|budget|cost|spend",
-    "contact": r"電話|連絡先|メールアドレス|e-?mail|phone|住所|address|問い?合わ?せ|contact|担当者|名前|氏名|課長|部長|室長|知事|who is the (?:head|director|manager)",
+    "contact": r"電話番号|(?<!携帯)電話(?!等)|連絡先|メールアドレス|e-?mail|phone|住所|address|問い?合わ?せ|contact|担当者|名前|氏名|課長|部長|室長|知事|who is the (?:head|director|manager)",
     "kpi": r"KPI|指標|目標値|数値目標|indicator",
     "as_of": r"いつ時点|何時点|時点は\??$|いつ現在|基準日|as of when|how recent|how up to date",
     "figure": r"率|割合|件数|人数|何人|何件|何%|何団体|数は|どのくらい|どれくらい|how (?:many|much)|\brate\b|\bshare\b|number of",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant.aggregate import answer_aggregate
 from assistant.answer import (
     Draft,
     Evidence,
@@ -52,6 +53,7 @@ _GENERIC = (
 )
 _EN_GENERIC = r"\b(what|which|who|when|how|is|are|the|of|for|in|a|an|does|do|to|tell|me|about|plan|measure|target|department)\b"
 log = logging.getLogger("policy_assistant.service")
+_SET_WORDS = "主な ある 有る ない 何 どんな 教える 見る 知る ください KPI 指標 取組 主要 新規 達成 届く 未達 下回る 上回る クリア 一覧 見せる リスト 全て どれ 重点 基盤 状況 R5 R6 年度 実績 目標 担当 する いる ない"
 KPI_ASKS = ("target", "baseline", "kpi", "actual", "met", "figure")
 MIN_COVERAGE = 0.5
 LOW_COVERAGE = 0.34
@@ -221,6 +223,10 @@ class _Engine:
         listing = self._list(q, intent, ids, hits, k)
         if listing:
             return listing, related
+        if not ids:
+            agg = answer_aggregate(q, intent, k, topic_left=self._topic_left(q, k))
+            if agg:
+                return agg, related
         if intent.has(*KPI_ASKS) and not (ids and intent.has("what") and not intent.has("kpi")):
             d = self._kpi(q, intent, ids, hits, k)
             if d:
@@ -270,6 +276,13 @@ class _Engine:
             parent = next((x for x in k.catalog.sections if x.path == list(group[0].path[:-1])), None)
             return answer_outline(parent, group, k)
         return None
+
+    def _topic_left(self, q: str, k: Knowledge) -> bool:
+        """Does the question name a topic beyond question words, a goal, a department and set words?
+        (「重点目標③のKPI」 names none; 「マイナンバーのKPI」 names one.)"""
+        named = " ".join(k.goal_hits(q) + k.department_hits(q) + k.mentioned(q, k.bureaus))
+        ignore = self.generic | set(tokenize(named)) | set(tokenize(_SET_WORDS))
+        return any(t not in ignore and not t.isdigit() and len(t) > 1 for t in tokenize(q))
 
     def _unknown_ids(self, q: str, k: Knowledge) -> list[str]:
         out = []

@@ -247,3 +247,31 @@ def test_an_actual_found_only_in_the_reports_initiatives(client: TestClient) -> 
 def test_a_question_about_another_city_is_not_answered_with_prefecture_figures(client: TestClient) -> None:
     r = ask(client, "仙台市のマイナンバーカード交付率は？")
     assert r["answerable"] is False and "78.34" not in r["answer"]
+
+
+# --- questions about a set of records ---------------------------------------------------------------------------
+def test_kpis_that_met_their_target_and_those_that_did_not(client: TestClient) -> None:
+    met = ask(client, "R5で目標を達成したKPIはどれ？")
+    assert met["answerable"] is True and "電子申請サービス導入市町村数" in met["answer"]
+    assert "県内マイナンバーカード交付率" not in met["answer"]
+    missed = ask(client, "目標に届いていないKPIは？")
+    assert "県内マイナンバーカード交付率" in missed["answer"] and "78.34%" in missed["answer"]
+    assert "電子申請サービス導入市町村数" not in missed["answer"]
+
+
+def test_kpis_of_a_goal_and_of_a_department(client: TestClient) -> None:
+    goal = ask(client, "重点目標③のKPIを教えて")
+    assert "Ｗｅｂ会議実施件数" in goal["answer"] and "みやぎFree" not in goal["answer"]
+    dept = ask(client, "情報政策課のKPIは？")
+    assert "みやぎFree Ｗi-Ｆi導入箇所数" in dept["answer"] and "Ｗｅｂ会議実施件数" not in dept["answer"]
+
+
+def test_new_initiatives_of_the_report(client: TestClient) -> None:
+    r = ask(client, "新規の取組は何がある？")
+    assert r["answerable"] is True and "アバターロボット" in r["answer"]
+    assert all(c["doc_id"] == "progress-r5" for c in r["citations"])
+
+
+def test_a_named_topic_is_not_answered_with_a_list(client: TestClient) -> None:
+    r = ask(client, "マイナンバーのKPIは？")
+    assert "マイナンバーカード県内普及率" in r["answer"] and "みやぎFree" not in r["answer"]

@@ -1,0 +1,143 @@
+"""Questions about a set of records rather than one: 「R5で目標を達成したKPIは？」「重点目標③のKPI」
+「情報政策課のKPI」「新規の取組は？」「重点目標①の取組状況」.
+
+The set is chosen by what the question names (a goal, a department or bureau, met / not met, 新規), all of it
+vocabulary read from the catalog; each listed item cites its own record.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer import Draft, Evidence, _kpi_evidence, _progress_evidence, _q
+from assistant.intent import Intent
+from assistant.knowledge import Knowledge
+from ingest.records import Initiative, PlanKpi, ProgressKpi
+
+__all__ = ["answer_aggregate", "met"]
+
+_KPI_WORD = re.compile(r"KPI|指標|indicators?", re.IGNORECASE)
+_INITIATIVE_WORD = re.compile(r"取組|取り組み|主要取組|initiatives?", re.IGNORECASE)
+_NOT_MET = re.compile(
+    r"届いていない|届かなかった|未達|達成していない|達成できていない|下回|not (?:yet )?met|missed",
+    re.IGNORECASE,
+)
+_MET = re.compile(r"達成した|達成している|達成済|届いた|上回|クリア|\bmet\b|achieved|reached", re.IGNORECASE)
+_NEW = re.compile(r"新規|新しく始|new\b", re.IGNORECASE)
+MAX_ITEMS = 30
+
+
+def met(p: ProgressKpi) -> bool | None:
+    """Has the box's latest value reached its target? The printed 達成率 decides first; None when unknown."""
+    if p.achievement_rate_raw:
+        m = re.search(r"\d+(?:\.\d+)?", p.achievement_rate_raw)
+        if m:
+            return float(m.group(0)) >= 100
+    if p.latest and p.target and p.latest.value is not None and p.target.value is not None:
+        return p.latest.value >= p.target.value
+    return None
+
+
+def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> Draft | None:
+    """A list answer when the question asks for a set and names no single topic (`topic_left` is False)."""
+    if topic_left:
+        return None
+    goals = k.goal_hits(q)
+    deps = k.department_hits(q) or k.mentioned(q, k.bureaus)
+    if _INITIATIVE_WORD.search(q) and not _KPI_WORD.search(q):
+        return _initiatives(q, k, goals)
+    if not _KPI_WORD.search(q):
+        return None
+    boxes = list(k.catalog.progress_kpis)
+    plans = [x for x in k.catalog.kpis if not x.placeholder]
+    if goals:
+        boxes = [p for p in boxes if p.goal in goals]
+        plans = [x for x in plans if x.goal in goals]
+    if deps:
+        owned = {
+            m.measure_id
+            for m in k.catalog.measures
+            if any(o.section in deps or o.bureau in deps for o in m.owners)
+        }
+        boxes = [p for p in boxes if set(p.measure_ids) & owned]
+        plans = [x for x in plans if set(x.measure_ids) & owned]
+    scope = "・".join(goals or deps) or "資料全体"
+    if _NOT_MET.search(q) or _MET.search(q) or intent.has("met"):
+        want = not _NOT_MET.search(q)
+        chosen = [p for p in boxes if met(p) is want]
+        unknown = [p for p in boxes if met(p) is None]
+        label = "目標に達している" if want else "目標に達していない"
+        d: Draft | None = _boxes(f"{scope}で{label}KPI（実績報告）", chosen, unknown)
+    else:
+        d = _kpis(f"{scope}のKPI", plans, [p for p in boxes if not p.plan_kpi_id])
+    if d is not None:
+        d.derived.append(scope)  # the set's name is the filter read from the catalog
+    return d
+
+
+def _boxes(title: str, chosen: list[ProgressKpi], unknown: list[ProgressKpi]) -> Draft:
+    d = Draft(lines=[f"{title}は次のとおりです。" if chosen else f"{title}はありません。"])
+    for p in chosen[:MAX_ITEMS]:
+        rate = f"、達成率{p.achievement_rate_raw}" if p.achievement_rate_raw else ""
+        d.lines.append(
+            f"・{p.name}: {p.latest_year_raw or ''}実績{_q(p.latest, p.unit)}"
+            f"（目標（{p.target_year_raw or ''}）{_q(p.target, p.unit)}{rate}）"
+        )
+        d.evidence.append(_progress_evidence(p))
+        d.kpis.append({"type": "progress_kpi", **p.model_dump(mode="json")})
+    if unknown:
+        d.lines.append("目標が数値でない等で判定できないもの: " + "、".join(p.name for p in unknown))
+        d.evidence += [_progress_evidence(p) for p in unknown]
+    d.answerable = bool(chosen)
+    return d
+
+
+def _kpis(title: str, plans: list[PlanKpi], boxes: list[ProgressKpi]) -> Draft | None:
+    if not plans and not boxes:
+        return None
+    d = Draft(lines=[f"{title}は次のとおりです。"])
+    seen: set[str] = set()
+    for x in plans[:MAX_ITEMS]:
+        if x.item in seen:
+            continue
+        seen.add(x.item)
+        last = list(x.targets)[-1] if x.targets else ""
+        target = f"、{last}目標{_q(x.targets[last], x.unit)}" if last else ""
+        ref = x.measure_ref_raw or ",".join(x.measure_ids)
+        d.lines.append(f"・{ref} {x.item}（現状値{_q(x.baseline, x.unit)}{target}）")
+        d.evidence.append(_kpi_evidence(x))
+        d.kpis.append({"type": "plan_kpi", **x.model_dump(mode="json")})
+    for p in boxes[:MAX_ITEMS]:
+        d.lines.append(f"・{p.name}（実績報告のKPI: {p.latest_year_raw or ''}実績{_q(p.latest, p.unit)}）")
+        d.evidence.append(_progress_evidence(p))
+        d.kpis.append({"type": "progress_kpi", **p.model_dump(mode="json")})
+    return d
+
+
+def _initiatives(q: str, k: Knowledge, goals: list[str]) -> Draft | None:
+    items: list[Initiative] = list(k.catalog.initiatives)
+    if goals:
+        items = [i for i in items if i.goal in goals]
+    new_only = bool(_NEW.search(q))
+    if new_only:
+        items = [i for i in items if i.new]
+    if not items:
+        return None
+    titles = {d.doc_id: d.title for d in k.catalog.documents}
+    title = titles.get(items[0].doc_id, "")
+    scope = "・".join(goals) if goals else ""
+    d = Draft(
+        lines=[
+            f"{title}の{scope + 'の' if scope else ''}{'新規の' if new_only else ''}主要取組は次のとおりです。"
+        ]
+    )
+    d.derived += goals  # the set's name is the filter read from the catalog
+    for i in items[:MAX_ITEMS]:
+        d.lines.append(f"・{i.text}" + (f" {i.detail}" if i.detail else "") + ("【新規】" if i.new else ""))
+        d.evidence.append(
+            Evidence(i.doc_id, i.line_start, i.line_end, f"{i.text} {i.detail or ''}", None, i.goal)
+        )
+    if len(items) > MAX_ITEMS:
+        d.lines.append(f"（ほか{len(items) - MAX_ITEMS}件）")
+        d.derived.append(f"{len(items) - MAX_ITEMS}件")
+    return d
