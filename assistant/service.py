@@ -54,6 +54,7 @@ _GENERIC = (
 _EN_GENERIC = r"\b(what|which|who|when|how|is|are|the|of|for|in|a|an|does|do|to|tell|me|about|plan|measure|target|department)\b"
 log = logging.getLogger("policy_assistant.service")
 _SET_WORDS = "主な ある 有る ない 何 どんな 教える 見る 知る ください KPI 指標 取組 主要 新規 達成 届く 未達 下回る 上回る クリア 一覧 見せる リスト 全て どれ 重点 基盤 状況 R5 R6 年度 実績 目標 担当 する いる ない"
+RELATED_PREFIX = "関連する施策: "
 KPI_ASKS = ("target", "baseline", "kpi", "actual", "met", "figure")
 MIN_COVERAGE = 0.5
 LOW_COVERAGE = 0.34
@@ -180,12 +181,15 @@ class _Engine:
         own_topic = len(re.sub(r"[\W\d_]", "", q)) > 14 and not intent.anaphoric
         if own_topic:
             return [], ""
-        for turn in reversed(req.history):
-            found = measure_ids_in(turn.content, set(self.k.listings))
-            if found:
-                last_user = next((t.content for t in reversed(req.history) if t.role == "user"), "")
-                return found[:1], nfkc(last_user)
         last_user = next((t.content for t in reversed(req.history) if t.role == "user"), "")
+        for turn in reversed(req.history[-6:]):
+            # the measures a turn was about; an abstention's 「関連する施策」 suggestions are not its topic
+            text = "\n".join(x for x in turn.content.splitlines() if not x.startswith(RELATED_PREFIX))
+            found = measure_ids_in(text, set(self.k.listings))
+            if found:
+                return found[:1], nfkc(last_user)
+            if turn.role == "user":
+                break  # the previous question named no measure: use its words, not an older turn's measure
         return [], nfkc(last_user)
 
     # --- routing --------------------------------------------------------------------------------------------
@@ -512,7 +516,7 @@ class _Engine:
             related = _related([], hits)
         answer = "\n".join(lines)
         if not d.answerable and related:
-            answer += f"\n関連する施策: {'、'.join(related[:5])}"
+            answer += f"\n{RELATED_PREFIX}{'、'.join(related[:5])}"
         return AskResponse(
             answer=answer,
             answerable=d.answerable and bool(lines),

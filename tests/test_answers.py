@@ -275,3 +275,14 @@ def test_new_initiatives_of_the_report(client: TestClient) -> None:
 def test_a_named_topic_is_not_answered_with_a_list(client: TestClient) -> None:
     r = ask(client, "マイナンバーのKPIは？")
     assert "マイナンバーカード県内普及率" in r["answer"] and "みやぎFree" not in r["answer"]
+
+
+def test_follow_up_after_an_abstention_does_not_adopt_a_suggested_measure(client: TestClient) -> None:
+    first = ask(client, "宮城県の人口は何人？")
+    assert first["answerable"] is False and first["related"]
+    history = [
+        {"role": "user", "content": "宮城県の人口は何人？"},
+        {"role": "assistant", "content": first["answer"]},
+    ]
+    r = ask(client, "いつから始まった？", history)
+    assert r["answerable"] is False
