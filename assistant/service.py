@@ -208,6 +208,8 @@ class _Engine:
                 "資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
                 "担当所属（部局・課）であればお答えできます。"
             ), related
+        if intent.has("person"):
+            return self._person(q, hits, k), related
         if intent.has("opinion"):
             return _abstain(
                 "資料に書かれた事実のみお答えしています。評価や意見は資料に含まれていません。"
@@ -280,6 +282,19 @@ class _Engine:
             parent = next((x for x in k.catalog.sections if x.path == list(group[0].path[:-1])), None)
             return answer_outline(parent, group, k)
         return None
+
+    def _person(self, q: str, hits: list[Hit], k: Knowledge) -> Draft:
+        """A person or role (座長, 本部長) is answered only from a passage that names that role; staff names and
+        contacts are not in the documents, and a name is never guessed."""
+        roles = re.findall(r"[\u4e00-\u9fff]*?(?:[課部室座]長|本部長|委員長|会長|知事)", q)
+        for i, h in enumerate(hits[:5]):
+            text = squash(h.chunk.text)
+            if roles and any(squash(r) in text for r in roles) and self._confident(q, h, i):
+                return answer_passage(h.chunk, k, q)
+        return _abstain(
+            "資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
+            "担当所属（部局・課）であればお答えできます。"
+        )
 
     def _topic_left(self, q: str, k: Knowledge) -> bool:
         """Does the question name a topic beyond question words, a goal, a department and set words?

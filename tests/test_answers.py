@@ -286,3 +286,10 @@ def test_follow_up_after_an_abstention_does_not_adopt_a_suggested_measure(client
     ]
     r = ask(client, "いつから始まった？", history)
     assert r["answerable"] is False
+
+
+def test_a_role_named_in_the_documents_is_quoted_but_staff_names_are_never_given(client: TestClient) -> None:
+    chair = ask(client, "情報化推進懇話会の座長は誰？")
+    assert chair["answerable"] is True and "座長" in chair["answer"]
+    staff = ask(client, "情報政策課の課長さんの名前は？")
+    assert staff["answerable"] is False
