@@ -27,9 +27,10 @@ $(STAMP): pyproject.toml
 test: setup ## run every test (real Sudachi, Chroma, embedder, HTTP app)
 	$(BIN)/python -m pytest --durations 20
 
-lint: setup ## ruff check and format check
+lint: setup ## ruff check, ruff format --check, mypy on assistant/, ingest/ and evals/
 	$(BIN)/ruff check assistant ingest ui evals tests
 	$(BIN)/ruff format --check assistant ingest ui evals tests
+	$(BIN)/mypy assistant ingest evals
 
 ingest: setup ## parse corpus/ and build the index in $(DATA_DIR)
 	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)

@@ -440,7 +440,14 @@ def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk 
     body = (c.text.split("\n", 1)[-1] if c.kind == "section" else c.text).strip()
     d = Draft()
     d.evidence.append(
-        Evidence(c.doc_id, c.line_start, c.line_end, body, (c.measure_ids or [None])[0], c.section or None)
+        Evidence(
+            c.doc_id,
+            c.line_start,
+            c.line_end,
+            body,
+            c.measure_ids[0] if c.measure_ids else None,
+            c.section or None,
+        )
     )
     if following is not None and len(body) < 200 or (following is not None and body.endswith(("：", ":"))):
         more = following.text.split("\n", 1)[-1].strip()

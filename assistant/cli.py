@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from assistant.config import get_settings
 from ingest.errors import IngestError
@@ -154,6 +155,9 @@ def ask(
         resp = bot.ask(AskRequest(question=question))
     except (IngestError, InvalidQuestion) as exc:
         _fail(str(exc))
+        return
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'question'}: {e['msg']}" for e in exc.errors()))
         return
     if as_json:
         typer.echo(json.dumps(resp.model_dump(mode="json"), ensure_ascii=False, indent=1))

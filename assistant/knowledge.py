@@ -49,7 +49,7 @@ class Knowledge:
             {o.bureau for m in catalog.measures for o in m.owners if o.bureau}, key=len, reverse=True
         )
         self.goals = sorted({m.goal for m in catalog.measures if m.goal}, key=len, reverse=True)
-        self.prefixes = {re.match(r"\D+", mid).group(0) for mid in self.listings if re.match(r"\D+", mid)}
+        self.prefixes = {hd.group(0) for mid in self.listings if (hd := re.match(r"\D+", mid))}
         self._idf = _idf(doc_tokens or [])
         self._n = len(doc_tokens or []) or 1
         self._df: dict[str, int] = defaultdict(int)
@@ -64,7 +64,8 @@ class Knowledge:
         """The first non-re-listed listing (the full one), else the first listing."""
         ls = self.listings.get(mid, [])
         full = [m for m in ls if not m.relisted and not m.placeholder]
-        return (full or ls or [None])[0]
+        best = full or ls
+        return best[0] if best else None
 
     def owners(self, mid: str) -> list[tuple[Measure, list]]:
         """Distinct owner lists per listing (re-listings may disagree; keep both attributions)."""
@@ -78,7 +79,8 @@ class Knowledge:
         return out
 
     def close_ids(self, mid: str, n: int = 5) -> list[str]:
-        prefix = re.match(r"\D*", mid).group(0)
+        head = re.match(r"\D*", mid)
+        prefix = head.group(0) if head else ""
         same = sorted(
             (i for i in self.listings if i.startswith(prefix) and prefix),
             key=lambda i: abs(_num(i) - _num(mid)),
@@ -115,7 +117,7 @@ class Knowledge:
         return hits
 
     # --- evidence -------------------------------------------------------------------------------------------
-    def coverage(self, question: str, text: str, ignore: set[str] = frozenset()) -> float:
+    def coverage(self, question: str, text: str, ignore: set[str] | frozenset[str] = frozenset()) -> float:
         """IDF-weighted share of the question's content tokens found in `text` (0..1)."""
         qt = [t for t in dict.fromkeys(tokenize(question)) if t not in ignore and not t.isdigit()]
         if not qt:

@@ -23,7 +23,7 @@ from ingest.index import Index
 from ingest.normalize import MEASURE_ID_RE, nfkc, normalize_measure_id
 from ingest.records import Chunk
 
-__all__ = ["Filters", "Hit", "HybridSearcher", "PolicyRetriever", "measure_ids_in"]
+__all__ = ["Filters", "Hit", "HybridSearcher", "Method", "PolicyRetriever", "measure_ids_in"]
 
 RRF_K = 60
 QUERY_EMBED_CHARS = 256  # e5 cost grows with length; the head of a question carries its topic
@@ -91,7 +91,7 @@ class HybridSearcher:
             ranked["lexical"] = [i for i, _ in self.index.lexical.search(query, k=pool)]
         if method in ("hybrid", "dense"):
             vec = self._embed(query[:QUERY_EMBED_CHARS])
-            ranked["dense"] = [i for i, _ in self.index.store.query(vec, k=pool)]
+            ranked["dense"] = [i for i, _ in self.index.store.query(list(vec), k=pool)]
         scores: dict[str, float] = {}
         ranks: dict[str, dict[str, int]] = {}
         for name, ids in ranked.items():

@@ -22,7 +22,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description=f"the question, 1-{MAX_QUESTION_CHARS} characters")
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
-    top_k: int | None = Field(None, ge=1, le=20)
+    top_k: int | None = Field(default=None, ge=1, le=20)
 
     @field_validator("question")
     @classmethod

@@ -234,14 +234,16 @@ class _Engine:
             if agg:
                 return agg, related
         if intent.has(*KPI_ASKS) and not (ids and intent.has("what") and not intent.has("kpi")):
-            d = self._kpi(q, intent, ids, hits, k)
-            if d:
-                mids = ids[:1] or _kpi_measures(d)
-                if intent.has("owner", "start_year") and d.answerable and mids:  # compound: owner and figures
+            kd = self._kpi(q, intent, ids, hits, k)
+            if kd:
+                mids = ids[:1] or _kpi_measures(kd)
+                if (
+                    intent.has("owner", "start_year") and kd.answerable and mids
+                ):  # compound: owner and figures
                     owner = answer_owner(k, mids[0], intent)
-                    owner.extend(d)
+                    owner.extend(kd)
                     return owner, related
-                return d, related
+                return kd, related
         focus = ids[:1] or self._focus(q, hits, k, kinds=("measure", "kpi", "progress_kpi"))
         if intent.has("owner", "start_year") and focus:
             return answer_owner(k, focus[0], intent), related
@@ -279,8 +281,8 @@ class _Engine:
         groups = [g for g in by_parent.values() if len(g) >= 2]
         if groups:
             group = max(groups, key=len)
-            parent = next((x for x in k.catalog.sections if x.path == list(group[0].path[:-1])), None)
-            return answer_outline(parent, group, k)
+            above = next((x for x in k.catalog.sections if x.path == list(group[0].path[:-1])), None)
+            return answer_outline(above, group, k)
         return None
 
     def _person(self, q: str, hits: list[Hit], k: Knowledge) -> Draft:
@@ -637,4 +639,4 @@ def _last_plan_year(k: Knowledge) -> int:
 
 def _plan_period(k: Knowledge) -> str:
     plans = [d for d in k.catalog.documents if d.kind == "plan" and d.period]
-    return plans[0].period if plans else "資料に記載の期間"
+    return (plans[0].period if plans else None) or "資料に記載の期間"

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -157,7 +158,7 @@ def serve_stack(data_dir: Path, log_dir: Path, timeout: float = READY_TIMEOUT_S)
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 1800) -> Iterator[object]:
+def chromium(width: int = 1280, height: int = 1800) -> Iterator[Any]:
     """A headless system Chromium with a new empty profile, quit (with its driver) on exit."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options

@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from importlib.metadata import version
 from pathlib import Path
+from typing import cast
 
 from ingest.normalize import nfkc
 
@@ -86,7 +87,7 @@ def _baseline(index, data_dir: Path):
 
 
 def eval_retrieval(data_dir: Path, questions: list[dict]) -> tuple[str, dict]:
-    from assistant.retrieve import HybridSearcher
+    from assistant.retrieve import HybridSearcher, Method
     from ingest.index import open_index
 
     index = open_index(data_dir)
@@ -110,7 +111,7 @@ def eval_retrieval(data_dir: Path, questions: list[dict]) -> tuple[str, dict]:
             else:
                 found = [
                     (h.chunk.doc_id, h.chunk.line_start, h.chunk.line_end, h.chunk.measure_ids)
-                    for h in searcher.search(query, 10, method=method)
+                    for h in searcher.search(query, 10, method=cast(Method, method))
                 ]
             if method == "hybrid":
                 latency.append((time.perf_counter() - t0) * 1000)
@@ -249,7 +250,7 @@ def run_evals(
     ]
     from ingest.index import current_index_dir
 
-    meta_path = current_index_dir(Path(data_dir)) / "meta.json"
+    meta_path = (current_index_dir(Path(data_dir)) or Path(data_dir)) / "meta.json"
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         parts.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from ingest.records import Catalog, Chunk, Measure, PlanKpi, ProgressKpi, Quantity
 
@@ -136,15 +137,16 @@ def build_chunks(cat: Catalog) -> list[Chunk]:
 
 def _chunk(kind: str, doc_id: str, text: str, start: int, end: int, **meta: object) -> Chunk:
     digest = hashlib.sha256(f"{doc_id}\x1f{kind}\x1f{start}-{end}\x1f{text}".encode()).hexdigest()[:24]
-    return Chunk(
-        chunk_id=f"{doc_id}-{kind}-{digest}",
-        doc_id=doc_id,
-        kind=kind,
-        text=text,  # type: ignore[arg-type]
-        line_start=start,
-        line_end=end,
+    payload: dict[str, Any] = {
+        "chunk_id": f"{doc_id}-{kind}-{digest}",
+        "doc_id": doc_id,
+        "kind": kind,
+        "text": text,
+        "line_start": start,
+        "line_end": end,
         **meta,
-    )  # type: ignore[arg-type]
+    }
+    return Chunk.model_validate(payload)
 
 
 def _q(q: Quantity | None) -> str:

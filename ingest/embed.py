@@ -118,7 +118,7 @@ class SentenceTransformerEmbedder:
         dim_fn = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
-        self.dim = int(dim_fn())
+        self.dim = int(dim_fn() or 0)
 
     def embed_batch(self, texts: list[str], *, kind: Kind) -> list[list[float]]:
         _check_kind(kind)

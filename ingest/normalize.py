@@ -110,11 +110,11 @@ def parse_quantity(raw: str) -> Quantity:
         value = total
         rest = body[end:]
     else:
-        m = _PLAIN_RE.search(body)
-        if m is None:
+        pm = _PLAIN_RE.search(body)
+        if pm is None:
             return Quantity(raw=raw.strip(), value=None, unit=None, approx=approx)
-        value = float(m.group(1).replace(",", ""))
-        rest = body[m.end() :]
+        value = float(pm.group(1).replace(",", ""))
+        rest = body[pm.end() :]
     unit = rest.strip().strip("()（）").strip() or None
     if unit and unit.startswith("%"):
         unit = "%"

@@ -263,7 +263,7 @@ def _owner_groups(st: _State, start: int, year_at: int) -> tuple[list[Owner], in
             (k for k in range(end + 1, min(end + 8, len(items))) if _YEAR_RE.match(items[k].norm)), None
         )
         block = items[end + 1 : nxt] if nxt else []
-        if not block or any(len(x.text) > _OWNER_MAX for x in block):
+        if nxt is None or not block or any(len(x.text) > _OWNER_MAX for x in block):
             return owners, end
         more = _owners(st, block, items[nxt], quiet=True)
         if not more:

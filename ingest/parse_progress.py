@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.normalize import fiscal_year, nfkc, parse_quantity
 from ingest.records import Initiative, ParseWarning, PlanKpi, ProgressKpi, ProgressTotals
@@ -159,7 +160,7 @@ def _is_heading(t: str) -> bool:
     return "取組状況" in t and "「" in t
 
 
-def _is_tag(lines: list[str], i: int) -> bool:
+def _is_tag(lines: list[str], i: int | None) -> bool:
     """A Latin page tag (`D for`, `Foundation`) that leads, through other tags, to a heading line."""
     while i is not None and re.fullmatch(r"[A-Za-z ]+", lines[i].strip()):
         i = _next_nonblank(lines, i + 1, len(lines))
@@ -168,9 +169,12 @@ def _is_tag(lines: list[str], i: int) -> bool:
 
 def _scan(ctx: _Ctx, start: int, headers: set[int]) -> list[tuple]:
     """Split the body into ("bullets"|"heading"|"kpi"|"other", first, last[, goal]) parts (0-based, inclusive)."""
-    lines, parts, i, n = ctx.lines, [], start, len(ctx.lines)
+    lines, n = ctx.lines, len(ctx.lines)
+    parts: list[tuple[Any, ...]] = []
+    i = start
     after_heading = False
-    while (i := _next_nonblank(lines, i, n)) is not None:
+    while (nxt := _next_nonblank(lines, i, n)) is not None:
+        i = nxt
         t = lines[i].strip()
         if i in headers:
             i, after_heading = i + 1, False
@@ -191,7 +195,9 @@ def _scan(ctx: _Ctx, start: int, headers: set[int]) -> list[tuple]:
         elif _is_tag(lines, i) or _is_heading(t):
             j = i
             while not _is_heading(lines[j]):
-                j = _next_nonblank(lines, j + 1, n)
+                nxt = _next_nonblank(lines, j + 1, n)
+                assert nxt is not None, "a page tag always leads to its heading (checked by _is_tag)"
+                j = nxt
             parts.append(("heading", i, j, _goal_name(lines[j])))
             ctx.used.update(range(i, j + 1))
             i, after_heading = j + 1, True
@@ -435,7 +441,7 @@ def _kpi_stream(ctx: _Ctx, first: int, last: int) -> list[_Atom | list[int]]:
             else:
                 stream.append([i])
         for a in atoms or []:
-            if a.kind == "note" and len(atoms) == 1:
+            if a.kind == "note" and len(atoms or []) == 1:
                 while i + 1 <= last and ctx.lines[i + 1].strip() and _atoms(ctx.lines[i + 1], i + 1) is None:
                     i += 1
                     a.text, a.end = a.text + ctx.lines[i].strip(), i

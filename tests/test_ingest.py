@@ -166,3 +166,12 @@ def test_progress_boxes_without_a_plan_kpi_link_to_a_measure_only_on_a_clear_nam
     assert by_name["電子決裁率"].measure_ids == []  # no measure name shares a topic: stays unlinked
     linked = [p for p in cat.progress_kpis if p.plan_kpi_id]
     assert {p.name for p in linked} >= {"電子申請サービス導入市町村数", "県内マイナンバーカード交付率"}
+
+
+def test_ask_command_rejects_an_empty_question_with_exit_2(built_data_dir: Path) -> None:
+    result = runner.invoke(app, ["ask", "   ", "--data-dir", str(built_data_dir)])
+    assert result.exit_code == 2 and "question" in result.output and "Traceback" not in result.output
+    ok = runner.invoke(
+        app, ["ask", "無料公衆無線LANの整備はどこの課？", "--data-dir", str(built_data_dir), "--json"]
+    )
+    assert ok.exit_code == 0 and '"answerable": true' in ok.output
