@@ -5,17 +5,15 @@ The catalog is the single source of every fact an answer states.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from difflib import SequenceMatcher
 from pathlib import Path
 
 from ingest.corpus import SourceDocument, load_corpus
-from ingest.normalize import nfkc
+from ingest.link import link_boxes_to_measures, link_progress_kpis
 from ingest.parse_plan import parse_plan
-from ingest.parse_progress import link_progress_kpis, parse_progress
+from ingest.parse_progress import parse_progress
 from ingest.parse_sections import parse_sections
-from ingest.records import Catalog, Measure, ProgressKpi
+from ingest.records import Catalog
 
 __all__ = ["build_catalog", "catalog_summary", "PARSER_VERSION"]
 
@@ -62,40 +60,6 @@ def parse_documents(sources: list[SourceDocument]) -> Catalog:
         cat.documents.append(doc)
     cat.progress_kpis = link_boxes_to_measures(link_progress_kpis(cat.progress_kpis, cat.kpis), cat.measures)
     return cat
-
-
-def link_boxes_to_measures(boxes: list[ProgressKpi], measures: list[Measure]) -> list[ProgressKpi]:
-    """A progress box that matches no plan KPI row is linked to the one measure of its goal whose name shares a
-    run of at least 4 content characters with the box's name (議事録作成の削減時間 -> 議事録作成支援システムの運用).
-    Ambiguous or weak matches stay unlinked: a wrong link is worse than none."""
-    out = []
-    for box in boxes:
-        if box.measure_ids:
-            out.append(box)
-            continue
-        scored = sorted(
-            (
-                (_common_run(box.name, m.name or ""), m.measure_id)
-                for m in measures
-                if m.goal == box.goal and m.name and not m.relisted
-            ),
-            reverse=True,
-        )
-        best = scored[0] if scored else (0, "")
-        runner_up = scored[1][0] if len(scored) > 1 else 0
-        if best[0] >= MIN_COMMON_RUN and best[0] > runner_up:
-            box = box.model_copy(update={"measure_ids": [best[1]]})
-        out.append(box)
-    return out
-
-
-MIN_COMMON_RUN = 4
-
-
-def _common_run(a: str, b: str) -> int:
-    """Longest shared run of content characters (hiragana and punctuation dropped: 「等による」 is not a topic)."""
-    a, b = (re.sub(r"[\u3040-\u309f\W]", "", nfkc(x)) for x in (a, b))
-    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
 
 
 def catalog_summary(cat: Catalog) -> dict[str, int]:

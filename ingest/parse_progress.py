@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.normalize import fiscal_year, nfkc, parse_quantity
-from ingest.records import Initiative, ParseWarning, PlanKpi, ProgressKpi, ProgressTotals
+from ingest.records import Initiative, ParseWarning, ProgressKpi, ProgressTotals
 
-__all__ = ["ProgressReport", "parse_progress", "link_progress_kpis"]
+__all__ = ["ProgressReport", "parse_progress"]
 
 _BULLET, _FOLLOW, _NEW = "●", "\uf0d8", "【新規】"
 _DETAIL_START = ("（", "(", "・", _FOLLOW)
@@ -540,54 +540,4 @@ def _kpi_boxes(ctx: _Ctx, first: int, last: int, goal: str) -> list[ProgressKpi]
                 line_end=max(lines) + 1,
             )
         )
-    return out
-
-
-# --- linking to the plan's KPIs ---------------------------------------------------------------------------
-
-
-def _chars(name: str) -> set[str]:
-    """Content characters of a name: NFKC, lower-case, without hiragana, spaces and punctuation."""
-    return {c for c in nfkc(name).lower() if c.isalnum() and not "\u3041" <= c <= "\u309f"}
-
-
-def _similarity(a: str, b: str) -> float:
-    ca, cb = _chars(a), _chars(b)
-    return 2 * len(ca & cb) / (len(ca) + len(cb)) if ca and cb else 0.0
-
-
-def _percent(unit: str | None) -> bool | None:
-    return None if not unit else "%" in nfkc(unit)
-
-
-def link_progress_kpis(
-    kpis: list[ProgressKpi], plan_kpis: list[PlanKpi], threshold: float = 0.6, margin: float = 0.1
-) -> list[ProgressKpi]:
-    """Copies of `kpis` with `plan_kpi_id` and `measure_ids` set where one plan KPI clearly matches.
-
-    Match = Dice similarity of content characters >= `threshold`, units of the same kind (% or count), and a lead
-    of at least `margin` over the best plan KPI with a different item. Plan KPIs with the same item (a KPI
-    listed under two measures) count as one; the link goes to the first and carries all their measure ids.
-    """
-    out = []
-    for kpi in kpis:
-        scored = sorted(
-            (
-                (_similarity(kpi.name, p.item), n, p)
-                for n, p in enumerate(plan_kpis)
-                if None in (_percent(kpi.unit), _percent(p.unit)) or _percent(kpi.unit) == _percent(p.unit)
-            ),
-            key=lambda s: (-s[0], s[1]),
-        )
-        if not scored or scored[0][0] < threshold:
-            out.append(kpi.model_copy())
-            continue
-        best = scored[0][2]
-        same = [s[2] for s in scored if _chars(s[2].item) == _chars(best.item)]
-        other = next((s[0] for s in scored if _chars(s[2].item) != _chars(best.item)), 0.0)
-        if scored[0][0] - other < margin:
-            out.append(kpi.model_copy())
-            continue
-        ids = list(dict.fromkeys(m for p in same for m in p.measure_ids))
-        out.append(kpi.model_copy(update={"plan_kpi_id": best.kpi_id, "measure_ids": ids}))
     return out

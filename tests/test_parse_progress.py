@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.parse_progress import link_progress_kpis, parse_progress
+from ingest.link import link_progress_kpis
+from ingest.parse_progress import parse_progress
 from ingest.records import Initiative, PlanKpi, ProgressKpi, ProgressTotals, Quantity
 
 ROOT = Path(__file__).resolve().parents[1]
