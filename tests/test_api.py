@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +20,7 @@ from assistant.config import Settings
 from assistant.schemas import AskResponse
 from ingest.errors import DataDirError
 from ingest.index import ingest
+from tests.conftest import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -309,27 +307,9 @@ def test_missing_index_fails_fast_with_the_fix(tmp_path: Path) -> None:
 # --- a real server ------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.server
 def test_real_uvicorn_server(data_dir: Path) -> None:
-    import uvicorn
-
-    port = _free_port()
-    app = create_app(data_dir, _settings(data_dir))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
+    with serve_in_thread(create_app(data_dir, _settings(data_dir))) as base:
         with httpx.Client(base_url=base, timeout=60) as http:
             assert http.get("/health").json()["status"] == "ok"
             r = http.post("/ask", json={"question": "企15の担当課は？"})
@@ -344,7 +324,3 @@ def test_real_uvicorn_server(data_dir: Path) -> None:
             assert r.status_code == 413
             assert http.get(f"/measures/{quote('企１５')}").json()["measure_id"] == "企15"
             assert http.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-    assert not thread.is_alive()

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -30,12 +29,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from assistant.api import create_app
 from assistant.config import Settings
 from ingest.index import current_index_dir, ingest
-from tests.conftest import copy_corpus
+from tests.conftest import copy_corpus, serve_in_thread
+from tests.conftest import free_port as _free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -58,35 +57,12 @@ def _set_start_year(corpus: Path, label: str) -> str:
     return old
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     app: object
     base: str
     corpus: Path
     data: Path
-
-
-@contextlib.contextmanager
-def _serve(app) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +73,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     ingest(corpus, data)
     settings = Settings(corpus_dir=corpus, data_dir=data, admin_token=TOKEN)
     app = create_app(data, settings)
-    with _serve(app) as base:
+    with serve_in_thread(app) as base:
         yield Server(app, base, corpus, data)
 
 

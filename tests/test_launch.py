@@ -15,18 +15,13 @@ import httpx
 import pytest
 
 from assistant.launch import run_demo, ui_command
+from tests.conftest import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DEMO = (
     "import sys; from pathlib import Path; from assistant.launch import run_demo; "
     "sys.exit(run_demo(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])))"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from assistant.api import MAX_BODY_BYTES, create_app
 from assistant.config import Settings
+from tests.conftest import free_port as _free_port
 
 pytestmark = pytest.mark.slow
 
@@ -88,12 +88,6 @@ def test_log_lines_are_json_with_known_keys_only(
     (line,) = _access_lines(caplog)
     assert set(line) <= {"method", "path", "status", "latency_ms", "question_chars", "answerable"}
     assert "秘密のメモ" not in caplog.text
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.server

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from ingest.embed import Embedder, embed_documents, embed_query, get_embedder
 from ingest.store import VectorStore, scalar_metadata
+from tests.conftest import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSAGES = {
@@ -141,12 +141,6 @@ def test_scalar_metadata() -> None:
         "d": '{"k": 1}',
         "e": True,
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ user are shown literally; an unreachable API gives a message naming the URL and 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -21,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assistant.launch import api_command
+from tests.conftest import free_port as _free_port
 from ui.charts import kpi_chart
 from ui.client import history_for_request
 from ui.kpi import STATUS_MET, STATUS_NO_DATA, STATUS_NOT_MET, group_kpis, kpi_points, kpi_row, kpi_status
@@ -28,12 +28,6 @@ from ui.render import md_escape, readable_location
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 TIMEOUT = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
