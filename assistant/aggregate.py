@@ -1,5 +1,5 @@
 """Questions about a set of records rather than one: 「R5で目標を達成したKPIは？」「重点目標③のKPI」
-「情報政策課のKPI」「新規の取組は？」「重点目標①の取組状況」.
+「○○課のKPI」「新規の取組は？」「重点目標①の取組状況」.
 
 The set is chosen by what the question names (a goal, a department or bureau, met / not met, 新規), all of it
 vocabulary read from the catalog; each listed item cites its own record.
