@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.intent import Intent
-from assistant.knowledge import Knowledge, squash
+from assistant.knowledge import Knowledge
 from ingest.normalize import era_label, fiscal_year, nfkc
 from ingest.records import Chunk, Measure, PlanKpi, ProgressKpi, Quantity, Section
 
@@ -25,7 +25,6 @@ __all__ = [
     "answer_list",
     "answer_glossary",
     "answer_totals",
-    "answer_counts",
     "answer_passage",
     "fy_phrase",
 ]
@@ -420,22 +419,6 @@ def answer_totals(k: Knowledge) -> Draft:
     return d
 
 
-def answer_counts(k: Knowledge, chunks_by_kind: dict[str, list[Chunk]]) -> Draft:
-    cat = k.catalog
-    distinct = {m.measure_id for m in cat.measures}
-    relisted = sum(1 for m in cat.measures if m.relisted)
-    real_kpis = [x for x in cat.kpis if x.baseline is not None or x.targets]
-    d = Draft(
-        lines=[
-            f"計画の「主な個別施策」の表には{len(cat.measures)}件の施策が掲載されています"
-            f"（重複を除くと{len(distinct)}件、再掲{relisted}件）。目標指標（KPI）の表は{len(real_kpis)}行です。"
-        ]
-    )
-    for m in cat.measures[:1] + cat.measures[-1:]:
-        d.evidence.append(_measure_evidence(m))
-    return d
-
-
 def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk | None = None) -> Draft:
     body = (c.text.split("\n", 1)[-1] if c.kind == "section" else c.text).strip()
     d = Draft()
@@ -500,7 +483,3 @@ def kpis_for(k: Knowledge, mid: str) -> tuple[list[PlanKpi], list[ProgressKpi]]:
     plan = k.kpis_by_measure.get(mid, [])
     boxes = list(k.progress_by_measure.get(mid, []))
     return plan, boxes
-
-
-def squash_in(needle: str, hay: str) -> bool:
-    return squash(needle) in squash(hay)

@@ -170,10 +170,6 @@ def kpi_status(kpi: Kpi, progress: list[Kpi] | None = None) -> tuple[str, str]:
     return (STATUS_MET if met else STATUS_NOT_MET), why
 
 
-def _fmt_q(q: Any) -> str:
-    return str(q.get("raw") or "") if isinstance(q, dict) else ""
-
-
 def kpi_row(kpi: Kpi, progress: list[Kpi] | None = None) -> dict[str, str]:
     """One row of the KPI一覧 table (all cells are strings, shown as text)."""
     progress = list(progress or [])
