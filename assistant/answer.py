@@ -149,7 +149,27 @@ def answer_owner(k: Knowledge, mid: str, intent: Intent) -> Draft:
     ):
         d.lines.append("この施策の事業開始年度は表に記載されていません（「-」）。")
         d.answerable = False
+    if intent.has("start_year"):
+        _dated_sentences(d, k.primary(mid))
     return d
+
+
+_DATED = re.compile(
+    r"(?:令和|平成|昭和)\s*(?:元|[0-9０-９]{1,2})\s*年(?:\s*[0-9０-９]{1,2}\s*月)?[^。]*?(?:から|より|開始|運用|導入|稼働)"
+)
+
+
+def _dated_sentences(d: Draft, m: Measure | None) -> None:
+    """When a measure's overview dates its start of operation (「令和３年１月から運用」), quote that sentence too:
+    「いつから」 can mean the service, not the budget line's 事業開始."""
+    if m is None or not m.overview:
+        return
+    hits = [x.strip() for x in re.split(r"(?<=。)", m.overview) if _DATED.search(x)]
+    if hits:
+        d.lines.append(f"概要には「{hits[0]}」とあります。")
+        d.evidence.append(
+            Evidence(m.doc_id, m.line_start, m.line_end, m.overview, m.measure_id, m.goal or None)
+        )
 
 
 # --- KPIs ---------------------------------------------------------------------------------------------------

@@ -293,3 +293,8 @@ def test_a_role_named_in_the_documents_is_quoted_but_staff_names_are_never_given
     assert chair["answerable"] is True and "座長" in chair["answer"]
     staff = ask(client, "情報政策課の課長さんの名前は？")
     assert staff["answerable"] is False
+
+
+def test_start_of_operation_dated_in_the_overview_is_quoted(client: TestClient) -> None:
+    r = ask(client, "生涯学習プラットフォームはいつから運用してる？")
+    assert "R2" in r["answer"] and "令和３年１月" in r["answer"]
