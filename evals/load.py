@@ -31,6 +31,8 @@ from pathlib import Path
 
 import httpx
 
+from assistant.launch import stop_process
+
 __all__ = ["LoadResult", "run_load", "format_table", "main"]
 
 TARGET_P95_MS = 300.0
@@ -179,11 +181,7 @@ def _server(data_dir: Path, startup_timeout: float = 180) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def _warm_up(url: str, payloads: list[dict]) -> None:
