@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from assistant.status import box_status, plan_status
 from ingest.normalize import nfkc, normalize_measure_id
 from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
 
@@ -21,6 +22,8 @@ __all__ = [
     "health_view",
     "measure_detail",
     "plan_kpis",
+    "kpi_view",
+    "box_view",
 ]
 
 
@@ -132,18 +135,27 @@ def find_measures(
     return out
 
 
-def _kpi_view(cat: Catalog, kpi: PlanKpi) -> dict[str, Any]:
-    boxes = [p.model_dump(mode="json") for p in cat.progress_kpis if p.plan_kpi_id == kpi.kpi_id]
-    return kpi.model_dump(mode="json") | {
-        "type": "plan_kpi",
-        "location": f"L{kpi.line_start}-{kpi.line_end}",
-        "progress": boxes,
-    }
+def kpi_view(cat: Catalog, kpi: PlanKpi) -> dict[str, Any]:
+    """A plan KPI as the API sends it: the record, its linked report boxes and its status (assistant/status.py)."""
+    linked = [p for p in cat.progress_kpis if p.plan_kpi_id == kpi.kpi_id]
+    return (
+        kpi.model_dump(mode="json")
+        | {
+            "type": "plan_kpi",
+            "location": f"L{kpi.line_start}-{kpi.line_end}",
+            "progress": [box_view(p) for p in linked],
+        }
+        | plan_status(kpi, linked).payload()
+    )
 
 
-def _box_view(p: ProgressKpi) -> dict[str, Any]:
-    """A progress KPI box that no plan KPI row matches (the report added it): listed on its own."""
-    return p.model_dump(mode="json") | {"type": "progress_kpi", "location": f"L{p.line_start}-{p.line_end}"}
+def box_view(p: ProgressKpi) -> dict[str, Any]:
+    """A progress KPI box as the API sends it, with its status."""
+    return (
+        p.model_dump(mode="json")
+        | {"type": "progress_kpi", "location": f"L{p.line_start}-{p.line_end}"}
+        | box_status(p).payload()
+    )
 
 
 def _known_ids(cat: Catalog) -> set[str]:
@@ -158,22 +170,22 @@ def measure_detail(cat: Catalog, measure_id: str) -> dict[str, Any]:
     kpis = [k for k in cat.kpis if mid in k.measure_ids]
     kpi_ids = {k.kpi_id for k in kpis}
     progress = [
-        p.model_dump(mode="json")
+        box_view(p)
         for p in cat.progress_kpis
         if mid in p.measure_ids or (p.plan_kpi_id and p.plan_kpi_id in kpi_ids)
     ]
-    return _merged(listings) | {"kpis": [_kpi_view(cat, k) for k in kpis], "progress_kpis": progress}
+    return _merged(listings) | {"kpis": [kpi_view(cat, k) for k in kpis], "progress_kpis": progress}
 
 
 def plan_kpis(cat: Catalog, measure: str | None = None) -> list[dict[str, Any]]:
     unlinked = [p for p in cat.progress_kpis if not p.plan_kpi_id]
     if measure is None or not normalize_measure_id(measure):
-        return [_kpi_view(cat, k) for k in cat.kpis] + [_box_view(p) for p in unlinked]
+        return [kpi_view(cat, k) for k in cat.kpis] + [box_view(p) for p in unlinked]
     mid = normalize_measure_id(measure)
     if mid not in _known_ids(cat):
         raise UnknownMeasure(mid, _known_ids(cat))
-    return [_kpi_view(cat, k) for k in cat.kpis if mid in k.measure_ids] + [
-        _box_view(p) for p in unlinked if mid in p.measure_ids
+    return [kpi_view(cat, k) for k in cat.kpis if mid in k.measure_ids] + [
+        box_view(p) for p in unlinked if mid in p.measure_ids
     ]
 
 
