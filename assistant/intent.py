@@ -1,38 +1,30 @@
-"""What a question asks for: the attribute (owner, start year, KPI target, actual, ...) and the fiscal year.
+"""What a question asks for: the attributes (owner, start year, KPI target, actual, ...) and the fiscal years.
 
-Only question vocabulary lives here (担当, 目標値, いつから, ...), never a fact of the corpus.
-Japanese and English questions are both understood.
+The attribute vocabulary is data: `assistant/vocab/attributes.toml`, one entry per attribute with its patterns and
+example questions (checked by tests/test_vocabulary.py). Never a fact of the corpus. Japanese and English.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc
 
-__all__ = ["Intent", "detect", "ANAPHORA_RE"]
+__all__ = ["Intent", "detect", "ANAPHORA_RE", "VOCABULARY", "vocabulary"]
 
-_PATTERNS: dict[str, str] = {
-    "owner": r"担当|所管|どこの(?:課|部|部署|所属)|部署|所属|課は|どの課|どこが|窓口|\bowns?\b|owner|department|responsible|in charge|who (?:runs|handles|manages)|which (?:section|division|office|bureau)",
-    "start_year": r"いつから|開始|始ま|始め|スタート|何年から|\bstart(?:ed|s)?\b|\bbegan\b|\bbegin|since when|start year|what year",
-    "target": r"(?<!重点)(?<!基本)目標(?!達成の基盤)|ターゲット|目指|めざ|target|goal for|aim",
-    "baseline": r"現状値|基準値|基準|現状|ベースライン|baseline|current value|starting value",
-    "actual": r"実績|実際|実施した|行った|何回|達成|最新|結果|どうなっ|どれくらい進|進捗|actual(?!ly)|achiev|result|progress|latest|reached",
-    "met": r"達成(?:した|でき|され|して)|届い|クリア|上回|下回|met\b|achieved|on track|reach(?:ed)? the target",
-    "what": r"とは|何を|なにを|何\?|なに\?|って\?|どんな|どういう|内容|概要|目的|説明|教えて|について|what (?:is|does|are)|describe|explain|about",
-    "list": r"一覧|リスト|全部|すべて|全て|どんな施策|どの施策|施策は(?:何|なに|どれ)|どれ|何がある|なにがある|which measures|what measures|list",
-    "count": r"いくつ|何件|何個|何本|件数|数は|総数|how many|number of",
-    "glossary": r"とは|意味|用語|定義|(?:って|とは)(?:何|なに|なん)?(?:ですか|でしょうか|のこと)?\??$|what does .* mean|meaning|stand for|definition|what is an? \w+\??$",
-    "budget": r"予算|決算|金額|費用|事業費|億円|円|budget|cost|spend",
-    "contact": r"電話番号|(?<!携帯)電話(?!等)|連絡先|メールアドレス|e-?mail|phone|住所|address|問い?合わ?せ|contact",
-    "person": r"担当者|名前|氏名|[課部室座]長|本部長|委員長|会長|知事|who is the (?:head|director|manager|chair)",
-    "kpi": r"KPI|指標|目標値|数値目標|indicator",
-    "as_of": r"いつ時点|何時点|時点は\??$|いつ現在|基準日|as of when|how recent|how up to date",
-    "figure": r"率|割合|件数|人数|何人|何件|何%|何団体|数は|どのくらい|どれくらい|how (?:many|much)|\brate\b|\bshare\b|number of",
-    "opinion": r"(?:と|って)思う|意見|感想|評価して|べき(?:か|だ)|おすすめ|do you think|your opinion",
-}
-_COMPILED = {k: re.compile(v, re.IGNORECASE) for k, v in _PATTERNS.items()}
+VOCABULARY = Path(__file__).with_name("vocab") / "attributes.toml"
+
+
+def _load(path: Path) -> dict[str, dict]:
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+_VOCAB = _load(VOCABULARY)
+_COMPILED = {name: re.compile("|".join(entry["patterns"]), re.IGNORECASE) for name, entry in _VOCAB.items()}
 
 ANAPHORA_RE = re.compile(
     r"^(?:その|それ|この|これ|あの|同じ|上記|そちら|こちら|それで|では|じゃあ|で、)|^(?:担当|目標|実績|現状|開始|概要|KPI)"
@@ -87,3 +79,8 @@ def detect(question: str) -> Intent:
         final_year=bool(_FINAL_RE.search(q)),
         anaphoric=bool(ANAPHORA_RE.search(q.strip())) or len(q.strip()) <= 8,
     )
+
+
+def vocabulary() -> dict[str, dict]:
+    """The attribute entries as loaded (name -> patterns, examples, negatives)."""
+    return _VOCAB

@@ -1,0 +1,128 @@
+"""Entity linking over the catalog: which records (measures, plan KPIs, report KPI boxes, report initiatives,
+glossary terms) a piece of text names, by name or by part of a name.
+
+Every entity is built from a catalog record (never from rendered text) and keeps the `record_ref` of its chunk.
+A text links to an entity by IDF-weighted character-bigram containment: how much of the entity's name the text
+contains (`name`), and how much of the text's content the entity's full text covers (`cover`). Bigrams make
+partial names and inflected phrasings match (「電子申請を導入している自治体数」 ~ 「電子申請サービス導入市町村数」)
+without a list of synonyms; the IDF (over all entity texts) makes rare, specific bigrams count most.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from ingest.normalize import nfkc
+from ingest.records import Catalog
+from ingest.tokenize import tokenize
+
+__all__ = ["Entity", "Link", "Linker", "bigrams"]
+
+_DROP = re.compile(r"[\s　「」『』（）()【】［］\[\]、。・，,.:：;；!！?？~〜～\-‐―─…*＊※★☆/／\"'“”]+")
+
+
+def bigrams(text: str) -> set[str]:
+    s = _DROP.sub(" ", nfkc(text).lower())
+    out: set[str] = set()
+    for part in s.split():
+        if len(part) == 1:
+            out.add(part)
+        out |= {part[i : i + 2] for i in range(len(part) - 1)}
+    return out
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str  # measure | kpi | progress_kpi | initiative | glossary
+    ref: str  # the record_ref of its chunk
+    name: str  # what a user may call it, as printed
+    text: str  # name plus the words around it (overview, detail, unit)
+    measure_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    entity: Entity
+    name: float  # share of the entity's name (IDF-weighted bigrams) found in the text
+    cover: float  # share of the text's content bigrams found in the entity's text
+
+    @property
+    def score(self) -> float:
+        return 0.6 * self.name + 0.4 * self.cover
+
+
+def _entities(cat: Catalog) -> list[Entity]:
+    out: list[Entity] = []
+    for m in cat.measures:
+        if m.name and not m.relisted:
+            out.append(
+                Entity(
+                    "measure",
+                    f"{m.measure_id}@{m.line_start}",
+                    m.name,
+                    f"{m.name} {m.overview}",
+                    (m.measure_id,),
+                )
+            )
+    for k in cat.kpis:
+        if k.item:
+            out.append(Entity("kpi", k.kpi_id, k.item, f"{k.item} {k.unit or ''}", tuple(k.measure_ids)))
+    for p in cat.progress_kpis:
+        out.append(Entity("progress_kpi", p.kpi_id, p.name, f"{p.name} {p.unit or ''}", tuple(p.measure_ids)))
+    for i in cat.initiatives:
+        text = f"{i.text} {i.detail or ''}"
+        out.append(Entity("initiative", f"initiative@{i.line_start}", i.text, text))
+    for g in cat.glossary:
+        out.append(Entity("glossary", f"glossary:{g.term}", g.term, f"{g.term} {g.definition}"))
+    for t in cat.totals:  # the report's overview totals: named by the labels the parser reads them under
+        labels = f"関連事業 事業数 {t.amount_kind} {t.reference_amount_kind or ''}"
+        out.append(Entity("totals", "totals", "関連事業", labels))
+    return out
+
+
+class Linker:
+    """Links text to catalog entities; built once per index."""
+
+    def __init__(self, catalog: Catalog, generic: set[str]) -> None:
+        self.entities = _entities(catalog)
+        self.generic = generic
+        df: dict[str, int] = defaultdict(int)
+        self._grams = [bigrams(e.text) for e in self.entities]
+        self._names = [bigrams(e.name) for e in self.entities]
+        for g in self._grams:
+            for b in g:
+                df[b] += 1
+        n = len(self._grams) or 1
+        self._idf = {b: math.log(1 + n / c) for b, c in df.items()}
+        self._unknown = math.log(1 + n)
+
+    def content_grams(self, text: str) -> set[str]:
+        """The bigrams of `text`'s content words (question vocabulary removed)."""
+        toks = [t for t in tokenize(text) if t not in self.generic and not t.isdigit()]
+        return bigrams(" ".join(toks))
+
+    def idf(self, gram: str) -> float:
+        return self._idf.get(gram, self._unknown)
+
+    def link(self, text: str, kinds: tuple[str, ...] | None = None, top: int = 5) -> list[Link]:
+        """The entities `text` names best, strongest first."""
+        q = self.content_grams(text)
+        if not q:
+            return []
+        raw = bigrams(text)  # a name is matched across word boundaries (「Web会議システム活用」)
+        q_total = sum(self.idf(b) for b in q)
+        out = []
+        for e, names, grams in zip(self.entities, self._names, self._grams, strict=True):
+            if kinds and e.kind not in kinds:
+                continue
+            shared = names & raw
+            if not shared:
+                continue
+            name = sum(self.idf(b) for b in shared) / (sum(self.idf(b) for b in names) or 1)
+            cover = sum(self.idf(b) for b in q & grams) / q_total
+            out.append(Link(e, round(name, 3), round(cover, 3)))
+        out.sort(key=lambda x: -x.score)
+        return out[:top]

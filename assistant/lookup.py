@@ -1,0 +1,204 @@
+"""Grounded look-ups over the retrieved hits: is a hit about what was asked, which KPI or passage answers it.
+
+A hit is trusted when the question's content words are in it (coverage), when both rankers agree, or when the
+question (or the conversation) names its record (entity linking pins it: `ranks["link"]`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer import (
+    Draft,
+    Evidence,
+    answer_glossary,
+    answer_kpi,
+    answer_passage,
+    answer_what,
+    kpis_for,
+)
+from assistant.intent import Intent
+from assistant.knowledge import Knowledge
+from assistant.retrieve import Filters, Hit, HybridSearcher
+from ingest.records import Chunk
+
+__all__ = ["Lookup", "MIN_COVERAGE", "LOW_COVERAGE", "abstain", "latin_share", "asks_kpi", "no_kpi"]
+
+MIN_COVERAGE = 0.5
+LOW_COVERAGE = 0.34
+
+
+class Lookup:
+    """The retrieval-grounded steps; `Router` builds on them."""
+
+    def __init__(self, searcher: HybridSearcher, k: Knowledge, generic: set[str]) -> None:
+        self.searcher = searcher
+        self.k = k
+        self.generic = generic
+        self._by_ref = {c.record_ref: c for c in searcher.index.chunks.values()}
+
+    def chunk_for(self, ref: str) -> Chunk | None:
+        return self._by_ref.get(ref)
+
+    def _confident(self, q: str, h: Hit, pos: int) -> bool:
+        """Is hit `h` (at position `pos`) about what the question asks? Lexical evidence, or both rankers agree."""
+        if "link" in h.ranks:
+            return True
+        cov = self.k.coverage(q, h.chunk.text, self.generic)
+        lex, dense = h.ranks.get("lexical", 99), h.ranks.get("dense", 99)
+        if cov >= MIN_COVERAGE:
+            return True
+        if (
+            latin_share(q) > 0.5
+        ):  # an English question: Japanese tokens cannot overlap, trust the dense ranker
+            return pos <= 2 and dense <= 3
+        return pos == 0 and cov >= LOW_COVERAGE and lex <= 2 and dense <= 2
+
+    def _focus(
+        self, q: str, hits: list[Hit], k: Knowledge, kinds: tuple[str, ...], top: int = 5
+    ) -> list[str]:
+        for i, h in enumerate(hits[:top]):
+            if h.chunk.kind in kinds and h.chunk.measure_ids and self._confident(q, h, i):
+                return h.chunk.measure_ids[:1]
+        return []
+
+    def _kpi(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> Draft | None:
+        plan: list = []
+        boxes: list = []
+        if ids:
+            plan, boxes = kpis_for(k, ids[0])
+            if not plan and not boxes:
+                return no_kpi(k, ids[0]) if asks_kpi(q, intent) else None
+        else:
+            order = ("progress_kpi", "kpi") if intent.has("actual", "met") else ("kpi", "progress_kpi")
+            best = self._best_kpi_hit(q, hits, order)
+            if best is None:
+                if intent.has("actual", "met"):
+                    passage = self._progress_passage(q, hits)
+                    if passage:
+                        return passage
+                focus = self._focus(q, hits, k, kinds=("measure",), top=3)
+                if (
+                    focus
+                    and asks_kpi(q, intent)
+                    and not k.kpis_by_measure.get(focus[0])
+                    and not k.progress_by_measure.get(focus[0])
+                ):
+                    return no_kpi(k, focus[0])
+                return None
+            rec = best.chunk.record_ref
+            if best.chunk.kind == "kpi" and rec in k.kpi_by_id:
+                plan = [k.kpi_by_id[rec]]
+            elif rec in k.progress_by_id:
+                p = k.progress_by_id[rec]
+                boxes = [p]
+                if p.plan_kpi_id in k.kpi_by_id:
+                    plan = [k.kpi_by_id[p.plan_kpi_id]]
+        if (
+            intent.has("actual", "met")
+            and not boxes
+            and not any(k.progress_by_plan.get(x.kpi_id) for x in plan)
+        ):
+            passage = self._progress_passage(q, hits)
+            if passage:
+                return passage
+        d = answer_kpi(k, plan, boxes, intent)
+        return d if d.lines else None
+
+    def _best_kpi_hit(self, q: str, hits: list[Hit], order: tuple[str, ...]) -> Hit | None:
+        for i, h in enumerate(hits[:6]):
+            if h.chunk.kind in order and self._confident(q, h, i):
+                # prefer the preferred kind when an equally good one follows
+                for h2 in hits[i + 1 : 6]:
+                    if (
+                        h2.chunk.kind == order[0] != h.chunk.kind
+                        and h2.chunk.measure_ids
+                        and set(h2.chunk.measure_ids) & set(h.chunk.measure_ids)
+                    ):
+                        return h2
+                return h
+        return None
+
+    def _progress_passage(self, q: str, hits: list[Hit]) -> Draft | None:
+        """An actual that no KPI box holds may be in the report's initiatives (「在宅勤務 1,520人」)."""
+        for i, h in enumerate(hits[:6]):
+            if h.chunk.kind in ("initiative", "totals") and self._confident(q, h, i):
+                return answer_passage(h.chunk, self.k)
+        own = self.searcher.search(q, 3, filters=Filters(kind="initiative"))
+        if own and (
+            self.k.coverage(q, own[0].chunk.text, self.generic) >= MIN_COVERAGE
+            or (latin_share(q) > 0.5 and own[0].ranks.get("dense", 99) <= 3)
+        ):
+            return answer_passage(own[0].chunk, self.k)
+        return None
+
+    def _next_passage(self, c: Chunk) -> Chunk | None:
+        """The passage that follows `c` in the same section (lists often continue there)."""
+        if c.kind != "section" or "#" not in c.record_ref:
+            return None
+        sec, j = c.record_ref.rsplit("#", 1)
+        return self._by_ref.get(f"{sec}#{int(j) + 1}")
+
+    def _passage(self, q: str, intent: Intent, hits: list[Hit], k: Knowledge) -> Draft:
+        """The best-supported hit: most question words covered, then the kind the question is about."""
+        prefer = {"measure": 3, "kpi": 2, "progress_kpi": 2, "section": 1, "initiative": 1, "totals": 1}
+        if intent.has("glossary", "glossary_maybe"):
+            prefer["glossary"] = 4
+        if intent.has("count_items"):  # 「施策はいくつ？」: the documents state such counts in their text
+            prefer = {"section": 4, "totals": 3}
+        ranked = sorted(
+            (
+                (round(k.coverage(q, h.chunk.text, self.generic), 1), prefer.get(h.chunk.kind, 0), -i, h)
+                for i, h in enumerate(hits[:5])
+                if self._confident(q, h, i) and (h.chunk.kind in prefer or not intent.has("count_items"))
+            ),
+            key=lambda x: x[:3],
+            reverse=True,
+        )
+        for *_, h in ranked:
+            c = h.chunk
+            if c.kind == "measure" and c.measure_ids:
+                return answer_what(k, c.measure_ids[0])
+            if c.kind == "glossary":
+                return answer_glossary(c)
+            if c.kind in ("kpi", "progress_kpi"):
+                d = self._kpi(q, intent, c.measure_ids[:1], [h], k)
+                if d:
+                    return d
+            return answer_passage(c, k, q, self._next_passage(c))
+        return abstain("ご質問の内容は、計画と実績報告のどちらにも記載が見当たりません。")
+
+
+def abstain(text: str) -> Draft:
+    return Draft(lines=[text], answerable=False)
+
+
+def no_kpi(k: Knowledge, mid: str) -> Draft:
+    m = k.primary(mid)
+    name = f"{mid}「{m.name}」" if m and m.name else mid
+    d = abstain(f"{name}には計画上の目標指標（KPI）が設定されていないため、目標値・実績は資料にありません。")
+    d.measures = []
+    if m:
+        d.evidence.append(
+            Evidence(
+                m.doc_id,
+                m.line_start,
+                m.line_end,
+                f"{m.measure_id} {m.name or ''}",
+                m.measure_id,
+                m.goal or None,
+            )
+        )
+    return d
+
+
+def asks_kpi(q: str, intent: Intent) -> bool:
+    """An explicit question for a KPI or a figure (not 「何を目指しているの？」, which asks what a measure is for)."""
+    return intent.has("kpi", "actual", "met", "figure", "baseline") or bool(
+        re.search(r"目標値|数値|何件|何%|いくつ", q)
+    )
+
+
+def latin_share(q: str) -> float:
+    letters = [ch for ch in q if ch.isalpha()]
+    return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0

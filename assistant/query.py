@@ -1,0 +1,168 @@
+"""Understand: a question (+ history) becomes a typed, frozen `Query` before anything is answered.
+
+A question is split into the parts it asks (「…の担当は？それとR5の削減時間も」 is two), each `Part` with the
+attributes it asks (`Intent`, from the vocabulary file), its fiscal years, the measures it names, the records it
+links to (entity linking over the catalog, assistant/linker.py) and the departments it claims (yes/no checks).
+A part with no subject of its own takes the subject of the conversation: the records the previous turns named
+(the user's question and the answer's quoted records); a refusal carries no subject.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from assistant.intent import Intent, detect
+from assistant.knowledge import Knowledge
+from assistant.linker import Linker
+from assistant.retrieve import measure_ids_in
+from assistant.schemas import Turn
+from ingest.normalize import nfkc
+
+__all__ = ["Part", "Query", "understand", "split_parts", "LINK_NAME", "RELATED_PREFIX"]
+
+RELATED_PREFIX = "関連する施策: "
+LINK_NAME = 0.75  # a record counts as named when this share of its name's weighted bigrams is in the question
+CARRY_NAME = 0.9  # a record quoted in an earlier answer (its name nearly whole) is the conversation's subject
+_SPLIT = re.compile(
+    r"(?<=[？?])\s*(?=\S)|(?:。|、)?\s*(?:それと|それから|あと(?=[、,]?\S*[はのを])|また、|and also\b)"
+)
+_ABSTAIN_MARKS = (
+    "記載されていません",
+    "見当たりません",
+    "お答えできません",
+    "読み取れません",
+    "ありません。",
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One asked part of a question, understood."""
+
+    text: str
+    intent: Intent
+    ids: tuple[str, ...] = ()  # measure numbers named or carried from the conversation
+    pins: tuple[str, ...] = ()  # record refs of the records named (linked) or carried
+    context: str = ""  # words of the earlier turn that add topic to retrieval
+    carried: bool = False  # the subject comes from the conversation, not from this part
+    claims: tuple[str, ...] = ()  # departments the question asserts (yes/no checks)
+    named: float = 0.0  # how fully the part names some record other than the report totals (0..1)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    parts: tuple[Part, ...] = field(default_factory=tuple)
+    english: bool = False
+
+
+def split_parts(question: str) -> list[str]:
+    """The asked parts: a second question mark or a 「それと／あと」 starts a new part (short tails stay)."""
+    pieces = [p.strip(" 、,") for p in _SPLIT.split(question) if p and p.strip(" 、,")]
+    out: list[str] = []
+    for p in pieces:
+        if out and len(re.sub(r"[\W_]", "", p)) < 4:
+            out[-1] += p
+        else:
+            out.append(p)
+    return out or [question]
+
+
+def _latin_share(q: str) -> float:
+    letters = [ch for ch in q if ch.isalpha()]
+    return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0
+
+
+# The kinds of record that can hold an attribute: a link to another kind is not the subject asked about.
+_KINDS = {
+    "owner": ("measure",),
+    "start_year": ("measure", "initiative"),
+    "claim": ("measure",),
+    "target": ("kpi", "progress_kpi"),
+    "baseline": ("kpi", "progress_kpi"),
+    "baseline_date": ("kpi", "progress_kpi"),
+    "kpi": ("kpi", "progress_kpi", "measure"),
+    "which_measure": ("kpi", "progress_kpi"),
+    "met": ("kpi", "progress_kpi"),
+    "change": ("kpi", "progress_kpi"),
+    "actual": ("progress_kpi", "initiative", "totals", "kpi"),
+    "budget": ("totals", "measure"),
+    "glossary": ("glossary",),
+}
+
+
+def _kinds(intent: Intent) -> tuple[str, ...] | None:
+    kinds = [k for a in intent.asks for k in _KINDS.get(a, ())]
+    return tuple(dict.fromkeys(kinds)) or None
+
+
+def _own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[str, ...]:
+    links = linker.link(text, kinds=_kinds(intent) if intent else None, top=1)
+    return tuple(x.entity.ref for x in links if x.name >= LINK_NAME)
+
+
+def _is_refusal(answer: str) -> bool:
+    head = answer.split("\n", 1)[0]
+    return any(m in head for m in _ABSTAIN_MARKS) and "。" in head and len(head) < 160
+
+
+def _conversation_subject(
+    history: list[Turn], k: Knowledge, linker: Linker
+) -> tuple[list[str], list[str], str]:
+    """(measure ids, record refs, the last user question) the conversation is about; a refusal names none."""
+    last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
+    for turn in reversed(history[-6:]):
+        text = "\n".join(x for x in turn.content.splitlines() if not x.startswith(RELATED_PREFIX))
+        if turn.role == "assistant" and _is_refusal(text):
+            return [], [], nfkc(last_user)
+        ids = measure_ids_in(text, set(k.listings))
+        quoted = re.findall(r"「([^」]{3,60})」", text) if turn.role == "assistant" else [text]
+        pins = [x.entity.ref for q in quoted for x in linker.link(q, top=1) if x.name >= CARRY_NAME]
+        if turn.role == "user":
+            pins = list(_own_pins(text, linker))
+        if ids or pins:
+            return ids[:1], list(dict.fromkeys(pins))[:1], nfkc(last_user)
+        if turn.role == "user":
+            break  # the previous question named nothing: use its words, not an older turn's subject
+    return [], [], nfkc(last_user)
+
+
+def _elliptic(intent: Intent) -> bool:
+    """A part that asks no attribute of its own (「前の年は？」「R2は？」) repeats the previous question's."""
+    return not (intent.asks - {"previous_year", "what", "figure", "actual"}) and len(intent.asks) <= 2
+
+
+def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker) -> Query:
+    q = nfkc(question).strip()
+    english = _latin_share(q) > 0.5
+    parts: list[Part] = []
+    for text in split_parts(q):
+        intent = detect(text)
+        ids = tuple(measure_ids_in(text, set(k.listings)))
+        claims = tuple(k.department_hits(text)) if intent.has("claim") else ()
+        pins = _own_pins(text, linker, intent)
+        named = max((x.name for x in linker.link(text, top=3) if x.entity.kind != "totals"), default=0.0)
+        parts.append(Part(text, intent, ids, pins, claims=claims, named=named))
+    # a later part without a subject of its own asks about the first part's subject
+    first = parts[0]
+    for i, p in enumerate(parts[1:], 1):
+        if not p.ids and not p.pins:
+            parts[i] = replace(p, ids=first.ids, pins=first.pins, context=first.text, carried=True)
+    if history and not first.ids and not first.pins:
+        ids, pins, last_user = _conversation_subject(history, k, linker)
+        short = len(re.sub(r"[\W\d_]", "", q)) <= 14 or first.intent.anaphoric
+        if short and (ids or pins or last_user):
+            intent = first.intent
+            if _elliptic(intent) and last_user:
+                prev = detect(last_user)
+                years = (
+                    intent.years or [y - 1 for y in prev.years]
+                    if intent.has("previous_year")
+                    else intent.years
+                )
+                intent = replace(prev, asks=prev.asks | intent.asks, years=years or prev.years)
+            parts[0] = replace(
+                first, intent=intent, ids=tuple(ids), pins=tuple(pins), context=last_user, carried=True
+            )
+    return Query(q, tuple(parts), english)

@@ -1,0 +1,119 @@
+"""The acceptance questions written outside the team (../shared/evals/acceptance.jsonl), scored per half.
+
+The scoring is the one of ../shared/evals/score.py (same normalisation, same rules), run in-process against an
+`Assistant` so a development loop takes seconds; `make eval` also runs score.py itself over HTTP. Odd-numbered
+lines are the development half, even-numbered lines the held-out half: develop on `--half odd` only.
+
+    python -m evals.acceptance --data-dir var [--half odd|even|all] [--show-fail]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import time
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_items", "score_items", "ACCEPTANCE"]
+
+ACCEPTANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "evals" / "acceptance.jsonl"
+Ask = Callable[[str, list[dict[str, str]]], dict[str, Any]]
+
+
+def norm(s: str) -> str:
+    s = unicodedata.normalize("NFKC", s or "")
+    s = re.sub(r"(?<=\d),(?=\d{3})", "", s)
+    s = re.sub(r"\s+", "", s)
+    return s.lower()
+
+
+def load_items(path: Path, half: str = "all") -> list[dict[str, Any]]:
+    lines = [x for x in Path(path).read_text(encoding="utf-8").splitlines() if x.strip()]
+    keep = {"odd": 1, "even": 0}.get(half)
+    return [json.loads(x) for i, x in enumerate(lines, 1) if keep is None or i % 2 == keep]
+
+
+def score_items(items: list[dict[str, Any]], ask: Ask) -> dict[str, Any]:
+    """score.py's metrics for `items`, asking through `ask(question, history)`."""
+    per_kind: dict[str, list[int]] = {}
+    lat: list[float] = []
+    fails = []
+    cite_ok = cite_n = direct_ok = direct_n = false_abstain = 0
+    for it in items:
+        history: list[dict[str, str]] = []
+        for turn in it.get("turns", [])[:-1]:
+            d0 = ask(turn, history)
+            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": d0.get("answer", "")}]
+        t = time.perf_counter()
+        data = ask(it["q"], history)
+        lat.append((time.perf_counter() - t) * 1000)
+        ans, answerable = norm(data.get("answer", "")), data.get("answerable", True)
+        if not it["must"]:
+            ok = answerable is False
+        else:
+            ok = answerable is not False and all(any(norm(a) in ans for a in g) for g in it["must"])
+            false_abstain += answerable is False
+            direct_n += 1
+            direct_ok += answerable is not False and all(
+                any(norm(a) in ans[:200] for a in g) for g in it["must"]
+            )
+            if it.get("cite"):
+                cite_n += 1
+                got = {norm(c.get("measure_id") or "") for c in data.get("citations", [])}
+                cite_ok += all(norm(c) in got or norm(c) in ans for c in it["cite"])
+        k = per_kind.setdefault(it["kind"], [0, 0])
+        k[0] += ok
+        k[1] += 1
+        if not ok:
+            fails.append((it["id"], it["q"], data.get("answer", "")[:200]))
+    answerable_kinds = [v for k, v in per_kind.items() if k != "unanswerable"]
+    ua = per_kind.get("unanswerable", [0, 0])
+    return {
+        "n": len(items),
+        "answer_accuracy": round(sum(a for a, _ in answerable_kinds) / max(1, sum(n for _, n in answerable_kinds)), 3),
+        "abstain_accuracy": round(ua[0] / ua[1], 3) if ua[1] else None,
+        "false_abstentions": false_abstain,
+        "citation_accuracy": round(cite_ok / cite_n, 3) if cite_n else None,
+        "direct_accuracy": round(direct_ok / direct_n, 3) if direct_n else None,
+        "latency_ms_p50": round(statistics.median(lat), 1) if lat else None,
+        "latency_ms_p95": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+        "per_kind": {k: f"{a}/{n}" for k, (a, n) in sorted(per_kind.items())},
+        "fails": fails,
+    }
+
+
+def assistant_asker(data_dir: Path) -> Ask:
+    from assistant.schemas import AskRequest, Turn
+    from assistant.service import Assistant
+
+    bot = Assistant.open(data_dir)
+
+    def ask(q: str, history: list[dict[str, str]]) -> dict[str, Any]:
+        req = AskRequest(question=q, history=[Turn(**t) for t in history])
+        return bot.ask(req).model_dump()
+
+    return ask
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=Path("var"))
+    ap.add_argument("--file", type=Path, default=ACCEPTANCE)
+    ap.add_argument("--half", choices=["odd", "even", "all"], default="odd")
+    ap.add_argument("--show-fail", action="store_true")
+    args = ap.parse_args()
+    res = score_items(load_items(args.file, args.half), assistant_asker(args.data_dir))
+    fails = res.pop("fails")
+    if args.show_fail:
+        for f in fails:
+            print("FAIL", *f, sep=" | ")
+    print(json.dumps(res, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The attribute vocabulary (assistant/vocab/attributes.toml) is reviewed data: every entry covers a class of
+questions (at least two differently worded examples), recognises each of its examples and none of its negatives."""
+
+import pytest
+
+from assistant.intent import detect, vocabulary
+
+ENTRIES = sorted(vocabulary())
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_entry_covers_a_class_of_questions(name):
+    entry = vocabulary()[name]
+    assert entry["patterns"], f"{name}: no patterns"
+    examples = entry.get("examples", [])
+    assert len(set(examples)) >= 2, f"{name}: an entry needs at least two differently worded examples"
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_entry_recognises_its_examples_and_not_its_negatives(name):
+    entry = vocabulary()[name]
+    for q in entry["examples"]:
+        assert name in detect(q).asks, f"{name} not recognised in its example {q!r}"
+    for q in entry.get("negatives", []):
+        assert name not in detect(q).asks, f"{name} wrongly recognised in its negative {q!r}"
