@@ -44,7 +44,7 @@ def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> 
         return None
     goals = k.goal_hits(q)
     deps = k.department_hits(q) or k.mentioned(q, k.bureaus)
-    if _INITIATIVE_WORD.search(q) and not _KPI_WORD.search(q):
+    if (_INITIATIVE_WORD.search(q) or intent.has("new")) and not _KPI_WORD.search(q):
         return _initiatives(q, k, goals)
     if not _KPI_WORD.search(q):
         return None

@@ -287,6 +287,13 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
         d.lines.append(progress_sentence(p, k.titles.get(p.doc_id, p.doc_id)))
         d.evidence.append(_progress_evidence(p))
         _check_year_and_status(d, p, intent)
+        if intent.has("change"):
+            from assistant.facts import change_line
+
+            change = change_line(p)
+            if change:
+                d.lines.insert(len(d.lines) - 1, change[0])
+                d.derived.append(change[1])
         plan = k.kpi_by_id.get(p.plan_kpi_id or "")
         if plan and plan.baseline and p.baseline and plan.baseline.value != p.baseline.value:
             d.lines.append(
@@ -319,7 +326,8 @@ def _distinct_kpis(kpis: list[PlanKpi]) -> list[PlanKpi]:
 
 def _check_year_and_status(d: Draft, p: ProgressKpi, intent: Intent) -> None:
     latest_year = fiscal_year(p.latest_year_raw) if p.latest_year_raw else None
-    asked = [y for y in intent.years if y != fiscal_year(p.target_year_raw or "")]
+    printed = {fiscal_year(x or "") for x in (p.target_year_raw, p.baseline_year_raw)}
+    asked = [y for y in intent.years if y not in printed]
     if intent.has("actual") and asked and latest_year and latest_year not in asked:
         d.lines.append(
             f"{fy_phrase(asked[0])}の実績値は報告書に記載がなく、最新は{p.latest_year_raw}の値です。"

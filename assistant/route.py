@@ -96,7 +96,7 @@ class Router(Lookup):
         if listing:
             return listing, related
         if not ids:
-            agg = answer_aggregate(q, intent, k, topic_left=self._topic_left(q, k))
+            agg = answer_aggregate(q, intent, k, topic_left=self._topic_left(q, k) and not intent.has("new"))
             if agg:
                 return agg, related
         if intent.has(*KPI_ASKS) and not (ids and intent.has("what") and not intent.has("kpi")):

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant.abstain import Gate, features
 from assistant.answer import Draft
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
-from assistant.query import Part, understand
+from assistant.lookup import abstain
+from assistant.query import Part, Query, understand
 from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
@@ -103,17 +105,30 @@ class _Engine:
         self.generic = set(tokenize(_GENERIC))
         self.linker = Linker(index.catalog, self.generic)
         self.router = Router(self.searcher, self.k, self.generic)
+        self.gate = Gate.load()
+
+    def drafts(self, req: AskRequest) -> tuple[Query, list[tuple[Part, Draft, list[str], list[Hit]]]]:
+        """Understand, retrieve and route every part (before the abstention gate)."""
+        query = understand(req.question, req.history, self.k, self.linker)
+        out = []
+        for part in query.parts:
+            hits = self._hits(part, req.top_k)
+            draft, related = self.router.route(part, hits)
+            out.append((part, self.router.scope(part.text, draft, self.k), related, hits))
+        return query, out
 
     def ask(self, req: AskRequest) -> AskResponse:
         t0 = time.perf_counter()
-        query = understand(req.question, req.history, self.k, self.linker)
+        query, parts = self.drafts(req)
         drafts: list[Draft] = []
         related: list[str] = []
         all_hits: list[Hit] = []
-        for part in query.parts:
-            hits = self._hits(part, req.top_k)
-            draft, rel = self.router.route(part, hits)
-            drafts.append(self.router.scope(part.text, draft, self.k))
+        for part, draft, rel, hits in parts:
+            if draft.answerable and not self.gate.passes(features(part, draft, self.k, self.generic)):
+                draft = abstain(
+                    f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"
+                )
+            drafts.append(draft)
             related += [r for r in rel if r not in related]
             all_hits += hits
         t1 = time.perf_counter()

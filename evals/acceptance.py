@@ -48,7 +48,10 @@ def score_items(items: list[dict[str, Any]], ask: Ask) -> dict[str, Any]:
         history: list[dict[str, str]] = []
         for turn in it.get("turns", [])[:-1]:
             d0 = ask(turn, history)
-            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": d0.get("answer", "")}]
+            history += [
+                {"role": "user", "content": turn},
+                {"role": "assistant", "content": d0.get("answer", "")},
+            ]
         t = time.perf_counter()
         data = ask(it["q"], history)
         lat.append((time.perf_counter() - t) * 1000)
@@ -75,7 +78,9 @@ def score_items(items: list[dict[str, Any]], ask: Ask) -> dict[str, Any]:
     ua = per_kind.get("unanswerable", [0, 0])
     return {
         "n": len(items),
-        "answer_accuracy": round(sum(a for a, _ in answerable_kinds) / max(1, sum(n for _, n in answerable_kinds)), 3),
+        "answer_accuracy": round(
+            sum(a for a, _ in answerable_kinds) / max(1, sum(n for _, n in answerable_kinds)), 3
+        ),
         "abstain_accuracy": round(ua[0] / ua[1], 3) if ua[1] else None,
         "false_abstentions": false_abstain,
         "citation_accuracy": round(cite_ok / cite_n, 3) if cite_n else None,

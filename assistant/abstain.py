@@ -1,0 +1,64 @@
+"""Abstain by data: is a drafted answer about what was asked? A logistic model over a few features, its weights and
+threshold fitted by `python -m evals.fit_abstain` on labelled questions (cross-validated) and read from
+`assistant/vocab/abstain.json`; nothing here is tuned by hand.
+
+Features of one answered part: how much of the question's content the cited evidence covers (IDF-weighted), how
+much of it the corpus never uses at all (a word no document has cannot be answered from them), how fully the part
+names a record, and whether it names a measure number or carries a subject from the conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.answer import Draft
+from assistant.knowledge import Knowledge
+from assistant.query import Part
+from ingest.tokenize import tokenize
+
+__all__ = ["FEATURES", "Gate", "features"]
+
+FEATURES = ("coverage", "unknown", "named", "has_id", "carried")
+FITTED = Path(__file__).with_name("vocab") / "abstain.json"
+
+
+def features(part: Part, draft: Draft, k: Knowledge, generic: set[str]) -> dict[str, float]:
+    evidence = " ".join(e.quote for e in draft.evidence) + " " + " ".join(draft.lines)
+    content = [
+        t for t in dict.fromkeys(tokenize(part.text)) if t not in generic and not t.isdigit() and len(t) > 1
+    ]
+    total = sum(k.idf(t) for t in content) or 1.0
+    unknown = sum(k.idf(t) for t in content if t not in k.vocabulary) / total
+    return {
+        "coverage": k.coverage(part.text, evidence, generic),
+        "unknown": unknown if content else 0.0,
+        "named": part.named,
+        "has_id": 1.0 if part.ids and not part.carried else 0.0,
+        "carried": 1.0 if part.carried else 0.0,
+    }
+
+
+@dataclass(frozen=True)
+class Gate:
+    """P(the draft answers the question) = sigmoid(bias + w·x); below `threshold` the part abstains."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = FITTED) -> Gate:
+        if not path.exists():  # not fitted yet: let every draft through
+            return cls({f: 0.0 for f in FEATURES}, 10.0, 0.0)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["weights"], data["bias"], data["threshold"])
+
+    def probability(self, x: dict[str, float]) -> float:
+        z = self.bias + sum(self.weights.get(f, 0.0) * x.get(f, 0.0) for f in FEATURES)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def passes(self, x: dict[str, float]) -> bool:
+        return self.probability(x) >= self.threshold
