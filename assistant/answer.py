@@ -328,7 +328,7 @@ def _check_year_and_status(d: Draft, p: ProgressKpi, intent: Intent) -> None:
     latest_year = fiscal_year(p.latest_year_raw) if p.latest_year_raw else None
     printed = {fiscal_year(x or "") for x in (p.target_year_raw, p.baseline_year_raw)}
     asked = [y for y in intent.years if y not in printed]
-    if intent.has("actual") and asked and latest_year and latest_year not in asked:
+    if intent.has("actual", "change") and asked and latest_year and latest_year not in asked:
         d.lines.append(
             f"{fy_phrase(asked[0])}の実績値は報告書に記載がなく、最新は{p.latest_year_raw}の値です。"
         )

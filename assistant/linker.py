@@ -98,6 +98,12 @@ class Linker:
         n = len(self._grams) or 1
         self._idf = {b: math.log(1 + n / c) for b, c in df.items()}
         self._unknown = math.log(1 + n)
+        # a short Latin name (AI, LAN, KPI) is named only as a whole word, not inside another word
+        self._short_latin = {
+            e.name: re.compile(rf"(?<![A-Za-z]){re.escape(nfkc(e.name))}(?![A-Za-z])", re.IGNORECASE)
+            for e in self.entities
+            if nfkc(e.name).isascii() and len(nfkc(e.name)) <= 6
+        }
 
     def content_grams(self, text: str) -> set[str]:
         """The bigrams of `text`'s content words (question vocabulary removed)."""
@@ -119,7 +125,7 @@ class Linker:
             if kinds and e.kind not in kinds:
                 continue
             shared = names & raw
-            if not shared:
+            if not shared or (e.name in self._short_latin and not self._short_latin[e.name].search(text)):
                 continue
             name = sum(self.idf(b) for b in shared) / (sum(self.idf(b) for b in names) or 1)
             cover = sum(self.idf(b) for b in q & grams) / q_total

@@ -92,9 +92,20 @@ _KINDS = {
 }
 
 
-def _kinds(intent: Intent) -> tuple[str, ...] | None:
+_ANY = (
+    "measure",
+    "kpi",
+    "progress_kpi",
+    "initiative",
+    "totals",
+)  # a glossary term only when a meaning is asked
+
+
+def _kinds(intent: Intent) -> tuple[str, ...]:
     kinds = [k for a in intent.asks for k in _KINDS.get(a, ())]
-    return tuple(dict.fromkeys(kinds)) or None
+    if intent.has("glossary_maybe"):
+        kinds += ["glossary", *_ANY]
+    return tuple(dict.fromkeys(kinds)) or _ANY
 
 
 def _own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[str, ...]:

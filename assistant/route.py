@@ -221,7 +221,7 @@ class Router(Lookup):
             return answer_totals(self.k)
         if c.kind == "initiative":
             return answer_passage(c, self.k, part.text)
-        if c.kind == "glossary" and part.intent.has("glossary", "glossary_maybe", "what"):
+        if c.kind == "glossary" and part.intent.has("glossary", "glossary_maybe"):
             return answer_glossary(c)
         return None
 

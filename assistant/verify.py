@@ -15,7 +15,9 @@ __all__ = ["unsupported", "verify_lines"]
 
 _ERA_RE = re.compile(r"(?:令和|平成|R|H)\s*(?:元|\d{1,2})(?:\.\d{1,2}(?!\d))?")
 # a measure id stands alone (企15, 出・総1): not preceded by a kanji, not followed by more of a figure
-_MEASURE_RE = re.compile(r"(?<![\u4e00-\u9fff\d])[\u4e00-\u9fff](?:・[\u4e00-\u9fff])*\s*\d{1,3}(?![\d.,])")
+_MEASURE_RE = re.compile(
+    r"(?<![\u4e00-\u9fff\d])[\u4e00-\u9fff](?:・[\u4e00-\u9fff])*\s*\d{1,3}(?![\d.,万千億兆])"
+)
 
 
 def _source_numbers(sources: list[str]) -> set[str]:
