@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Draft, Evidence, _kpi_evidence, _progress_evidence, _q
+from assistant.catalog import box_view, kpi_view
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
-from ingest.records import Initiative, PlanKpi, ProgressKpi
+from assistant.status import box_status
+from ingest.records import Catalog, Initiative, PlanKpi, ProgressKpi
 
 __all__ = ["answer_aggregate", "met"]
 
@@ -28,14 +30,8 @@ MAX_ITEMS = 30
 
 
 def met(p: ProgressKpi) -> bool | None:
-    """Has the box's latest value reached its target? The printed 達成率 decides first; None when unknown."""
-    if p.achievement_rate_raw:
-        m = re.search(r"\d+(?:\.\d+)?", p.achievement_rate_raw)
-        if m:
-            return float(m.group(0)) >= 100
-    if p.latest and p.target and p.latest.value is not None and p.target.value is not None:
-        return p.latest.value >= p.target.value
-    return None
+    """Has the box reached its target? The one status rule (assistant/status.py); None when it cannot tell."""
+    return box_status(p).met
 
 
 def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> Draft | None:
@@ -69,7 +65,7 @@ def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> 
         label = "目標に達している" if want else "目標に達していない"
         d: Draft | None = _boxes(f"{scope}で{label}KPI（実績報告）", chosen, unknown)
     else:
-        d = _kpis(f"{scope}のKPI", plans, [p for p in boxes if not p.plan_kpi_id])
+        d = _kpis(k.catalog, f"{scope}のKPI", plans, [p for p in boxes if not p.plan_kpi_id])
     if d is not None:
         d.derived.append(scope)  # the set's name is the filter read from the catalog
     return d
@@ -84,7 +80,7 @@ def _boxes(title: str, chosen: list[ProgressKpi], unknown: list[ProgressKpi]) ->
             f"（目標（{p.target_year_raw or ''}）{_q(p.target, p.unit)}{rate}）"
         )
         d.evidence.append(_progress_evidence(p))
-        d.kpis.append({"type": "progress_kpi", **p.model_dump(mode="json")})
+        d.kpis.append(box_view(p))
     if unknown:
         d.lines.append("目標が数値でない等で判定できないもの: " + "、".join(p.name for p in unknown))
         d.evidence += [_progress_evidence(p) for p in unknown]
@@ -92,7 +88,7 @@ def _boxes(title: str, chosen: list[ProgressKpi], unknown: list[ProgressKpi]) ->
     return d
 
 
-def _kpis(title: str, plans: list[PlanKpi], boxes: list[ProgressKpi]) -> Draft | None:
+def _kpis(cat: Catalog, title: str, plans: list[PlanKpi], boxes: list[ProgressKpi]) -> Draft | None:
     if not plans and not boxes:
         return None
     d = Draft(lines=[f"{title}は次のとおりです。"])
@@ -106,11 +102,11 @@ def _kpis(title: str, plans: list[PlanKpi], boxes: list[ProgressKpi]) -> Draft |
         ref = x.measure_ref_raw or ",".join(x.measure_ids)
         d.lines.append(f"・{ref} {x.item}（現状値{_q(x.baseline, x.unit)}{target}）")
         d.evidence.append(_kpi_evidence(x))
-        d.kpis.append({"type": "plan_kpi", **x.model_dump(mode="json")})
+        d.kpis.append(kpi_view(cat, x))
     for p in boxes[:MAX_ITEMS]:
         d.lines.append(f"・{p.name}（実績報告のKPI: {p.latest_year_raw or ''}実績{_q(p.latest, p.unit)}）")
         d.evidence.append(_progress_evidence(p))
-        d.kpis.append({"type": "progress_kpi", **p.model_dump(mode="json")})
+        d.kpis.append(box_view(p))
     return d
 
 

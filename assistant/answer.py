@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.catalog import box_view, kpi_view
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
+from assistant.status import box_status
 from ingest.normalize import era_label, fiscal_year, nfkc
 from ingest.records import Chunk, Measure, PlanKpi, ProgressKpi, Quantity, Section
 
@@ -222,11 +224,13 @@ def progress_sentence(p: ProgressKpi, title: str) -> str:
 
 
 def _status(p: ProgressKpi) -> str:
-    if not (p.latest and p.target and p.latest.value is not None and p.target.value is not None):
+    """The verdict sentence, from the one status rule (assistant/status.py)."""
+    met = box_status(p).met
+    if met is None:
         return ""
-    if p.latest.value >= p.target.value:
-        return f"{p.latest_year_raw or '最新'}時点で目標（{p.target_year_raw or ''}）の{_q(p.target, p.unit)}に達しています。"
-    return f"{p.latest_year_raw or '最新'}時点では目標（{p.target_year_raw or ''}）の{_q(p.target, p.unit)}に達していません。"
+    when = f"{p.latest_year_raw or '最新'}時点"
+    target = f"目標（{p.target_year_raw or ''}）の{_q(p.target, p.unit)}"
+    return f"{when}で{target}に達しています。" if met else f"{when}では{target}に達していません。"
 
 
 def _kpi_evidence(kpi: PlanKpi) -> Evidence:
@@ -259,7 +263,7 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
     plan_kpis = _distinct_kpis(plan_kpis)
     missing_year = False
     for kpi in plan_kpis:
-        d.kpis.append({"type": "plan_kpi", **kpi.model_dump(mode="json")})
+        d.kpis.append(kpi_view(k.catalog, kpi))
         if kpi.placeholder:
             d.lines.append(
                 f"{kpi.measure_ref_raw}の目標指標は計画の表で（調整中）となっており、項目・目標値は記載されていません。"
@@ -281,7 +285,7 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
         d.lines.append(f"{'・'.join(reports) or '実績報告'}には、この指標の実績値は記載されていません。")
         d.answerable = False
     for p in boxes:
-        d.kpis.append({"type": "progress_kpi", **p.model_dump(mode="json")})
+        d.kpis.append(box_view(p))
         if not show_boxes and plan_kpis:
             continue
         d.lines.append(progress_sentence(p, k.titles.get(p.doc_id, p.doc_id)))

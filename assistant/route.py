@@ -25,6 +25,7 @@ from assistant.facts import answer_claim, answer_which_measure
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
 from assistant.lookup import Lookup, abstain
+from assistant.query import Part
 from assistant.retrieve import Hit, HybridSearcher
 from ingest.normalize import MEASURE_ID_RE, fiscal_year, normalize_measure_id
 from ingest.tokenize import place_names, tokenize
