@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ingest.chunk import initiative_refs
 from ingest.normalize import nfkc
 from ingest.records import Catalog
 from ingest.tokenize import tokenize
@@ -72,9 +73,11 @@ def _entities(cat: Catalog) -> list[Entity]:
             out.append(Entity("kpi", k.kpi_id, k.item, f"{k.item} {k.unit or ''}", tuple(k.measure_ids)))
     for p in cat.progress_kpis:
         out.append(Entity("progress_kpi", p.kpi_id, p.name, f"{p.name} {p.unit or ''}", tuple(p.measure_ids)))
-    for i in cat.initiatives:
-        text = f"{i.text} {i.detail or ''}"
-        out.append(Entity("initiative", f"initiative@{i.line_start}", i.text, text))
+    for i, ref in zip(cat.initiatives, initiative_refs(cat.initiatives), strict=True):
+        name = (
+            re.sub(r"[（(][^）)]*\d[^）)]*[）)]", "", i.text).strip() or i.text
+        )  # 「研修（259人）」 is named 「研修」
+        out.append(Entity("initiative", ref, name, f"{i.text} {i.detail or ''}"))
     for g in cat.glossary:
         out.append(Entity("glossary", f"glossary:{g.term}", g.term, f"{g.term} {g.definition}"))
     for t in cat.totals:  # the report's overview totals: named by the labels the parser reads them under

@@ -109,8 +109,14 @@ def _kinds(intent: Intent) -> tuple[str, ...]:
 
 
 def _own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[str, ...]:
-    links = linker.link(text, kinds=_kinds(intent) if intent else None, top=1)
-    return tuple(x.entity.ref for x in links if x.name >= LINK_NAME)
+    kinds = _kinds(intent) if intent else None
+    # the record kind listed first for an attribute wins when it is named (a measure's 事業開始 over a bullet)
+    for group in ([kinds[:1], kinds[1:]] if kinds and intent and intent.has("start_year", "owner") else [kinds]):
+        links = linker.link(text, kinds=group or None, top=1)
+        pins = tuple(x.entity.ref for x in links if x.name >= LINK_NAME)
+        if pins:
+            return pins
+    return ()
 
 
 def _is_refusal(answer: str) -> bool:
@@ -144,11 +150,23 @@ def _elliptic(intent: Intent) -> bool:
     return not (intent.asks - {"previous_year", "what", "figure", "actual"}) and len(intent.asks) <= 2
 
 
+def _coordinated(text: str, linker: Linker) -> list[str]:
+    """「AとB、受講者は何人ずつ？」 asks the same of two named records: one part each (when both sides link)."""
+    m = re.match(r"^(.{3,}?)(?:と|及び|および|\band\b)(.{3,}?)[、,](.+)$", text)
+    if not m:
+        return [text]
+    left, right, tail = m.groups()
+    refs = [_own_pins(side, linker) for side in (left, right)]
+    if all(refs) and refs[0] != refs[1]:
+        return [f"{left}、{tail}", f"{right}、{tail}"]
+    return [text]
+
+
 def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker) -> Query:
     q = nfkc(question).strip()
     english = _latin_share(q) > 0.5
     parts: list[Part] = []
-    for text in split_parts(q):
+    for text in [c for p in split_parts(q) for c in _coordinated(p, linker)]:
         intent = detect(text)
         ids = tuple(measure_ids_in(text, set(k.listings)))
         claims = tuple(k.department_hits(text)) if intent.has("claim") else ()

@@ -215,7 +215,12 @@ class Router(Lookup):
     def _pinned(self, part: Part, hits: list[Hit]) -> Draft | None:
         """A record the part names (or the conversation carries) answers from its own kind of record."""
         top = hits[0] if hits and "link" in hits[0].ranks else None
-        if top is None or part.intent.has("list", "which_measure") or part.claims:
+        if (
+            top is None
+            or part.intent.has("list", "which_measure")
+            or part.claims
+            or (part.ids and not part.carried)
+        ):
             return None
         c = top.chunk
         if c.kind == "totals":

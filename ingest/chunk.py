@@ -12,11 +12,18 @@ import hashlib
 import re
 from typing import Any
 
-from ingest.records import Catalog, Chunk, Measure, PlanKpi, ProgressKpi, Quantity
+from ingest.records import Catalog, Chunk, Initiative, Measure, PlanKpi, ProgressKpi, Quantity
 
-__all__ = ["build_chunks", "CHUNKER_VERSION", "render_measure", "render_kpi", "render_progress_kpi"]
+__all__ = [
+    "build_chunks",
+    "initiative_refs",
+    "CHUNKER_VERSION",
+    "render_measure",
+    "render_kpi",
+    "render_progress_kpi",
+]
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 PASSAGE_CHARS = 360
 
 
@@ -83,7 +90,7 @@ def build_chunks(cat: Catalog) -> list[Chunk]:
         chunks.append(
             _chunk("totals", t.doc_id, "\n".join(parts), t.line_start, t.line_end, record_ref="totals")
         )
-    for i in cat.initiatives:
+    for i, ref in zip(cat.initiatives, initiative_refs(cat.initiatives), strict=True):
         text = (
             f"{i.goal} R5年度の主要取組: {i.text}"
             + (f" {i.detail}" if i.detail else "")
@@ -103,7 +110,7 @@ def build_chunks(cat: Catalog) -> list[Chunk]:
                 i.line_start,
                 i.line_end,
                 goal=i.goal,
-                record_ref=f"initiative@{i.line_start}",
+                record_ref=ref,
             )
         )
     for g in cat.glossary:
@@ -220,4 +227,15 @@ def _passages(text: str) -> list[str]:
         cur += u if not cur else ("" if cur.endswith(("。", "！", "？")) else "\n") + u
     if cur.strip():
         out.append(cur)
+    return out
+
+
+def initiative_refs(initiatives: list[Initiative]) -> list[str]:
+    """The record ref of each initiative: its first line, and a count when bullets share that line."""
+    seen: dict[int, int] = {}
+    out = []
+    for i in initiatives:
+        n = seen.get(i.line_start, 0)
+        seen[i.line_start] = n + 1
+        out.append(f"initiative@{i.line_start}" + (f".{n}" if n else ""))
     return out
