@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc
 
-__all__ = ["Intent", "detect", "ANAPHORA_RE", "VOCABULARY", "vocabulary"]
+__all__ = ["Attr", "Intent", "detect", "ANAPHORA_RE", "VOCABULARY", "vocabulary"]
 
 VOCABULARY = Path(__file__).with_name("vocab") / "attributes.toml"
 
@@ -38,17 +39,55 @@ _YEAR_RE = re.compile(
 _FINAL_RE = re.compile(r"最終|計画最終|最後|final", re.IGNORECASE)
 
 
-@dataclass
-class Intent:
-    """The attributes a question asks for, in priority order, and the fiscal years it names."""
+class Attr(StrEnum):
+    """What a question can ask. Every entry of the vocabulary file is one of these (checked at load), and every
+    `Intent.has` call names one (a typo raises instead of silently never matching)."""
 
-    asks: set[str] = field(default_factory=set)
-    years: list[int] = field(default_factory=list)
+    OWNER = "owner"
+    START_YEAR = "start_year"
+    TARGET = "target"
+    BASELINE = "baseline"
+    BASELINE_DATE = "baseline_date"
+    ACTUAL = "actual"
+    MET = "met"
+    WHAT = "what"
+    LIST = "list"
+    COUNT = "count"
+    COUNT_ITEMS = "count_items"  # derived: 「KPIはいくつ？」 counts items of the plan
+    GLOSSARY = "glossary"
+    GLOSSARY_MAYBE = (
+        "glossary_maybe"  # derived: 「Xって何？」 may ask a term's meaning or a measure's content
+    )
+    BUDGET = "budget"
+    CONTACT = "contact"
+    PERSON = "person"
+    KPI = "kpi"
+    AS_OF = "as_of"
+    FIGURE = "figure"
+    OPINION = "opinion"
+    WHICH_MEASURE = "which_measure"
+    CLAIM = "claim"
+    NEW = "new"
+    CHANGE = "change"
+    PREVIOUS_YEAR = "previous_year"
+
+
+_unknown = sorted(set(_VOCAB) - {a.value for a in Attr})
+if _unknown:
+    raise ValueError(f"{VOCABULARY}: entries {_unknown} are not attributes; known: {[a.value for a in Attr]}")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The attributes a question asks for and the fiscal years it names."""
+
+    asks: frozenset[Attr] = frozenset()
+    years: tuple[int, ...] = ()
     final_year: bool = False
     anaphoric: bool = False
 
     def has(self, *names: str) -> bool:
-        return any(n in self.asks for n in names)
+        return any(Attr(n) in self.asks for n in names)
 
 
 def detect(question: str) -> Intent:
@@ -74,8 +113,8 @@ def detect(question: str) -> Intent:
         asks.discard("glossary")
         asks.add("glossary_maybe")
     return Intent(
-        asks=asks,
-        years=years,
+        asks=frozenset(Attr(a) for a in asks),
+        years=tuple(years),
         final_year=bool(_FINAL_RE.search(q)),
         anaphoric=bool(ANAPHORA_RE.search(q.strip())) or len(q.strip()) <= 8,
     )

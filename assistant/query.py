@@ -111,7 +111,9 @@ def _kinds(intent: Intent) -> tuple[str, ...]:
 def _own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[str, ...]:
     kinds = _kinds(intent) if intent else None
     # the record kind listed first for an attribute wins when it is named (a measure's 事業開始 over a bullet)
-    for group in ([kinds[:1], kinds[1:]] if kinds and intent and intent.has("start_year", "owner") else [kinds]):
+    for group in (
+        [kinds[:1], kinds[1:]] if kinds and intent and intent.has("start_year", "owner") else [kinds]
+    ):
         links = linker.link(text, kinds=group or None, top=1)
         pins = tuple(x.entity.ref for x in links if x.name >= LINK_NAME)
         if pins:
