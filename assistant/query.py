@@ -62,7 +62,7 @@ def split_parts(question: str) -> list[str]:
     pieces = [p.strip(" 、,") for p in _SPLIT.split(question) if p and p.strip(" 、,")]
     out: list[str] = []
     for p in pieces:
-        if out and len(re.sub(r"[\W_]", "", p)) < 4:
+        if out and len(re.sub(r"[\W_]", "", p)) < 3:
             out[-1] += p
         else:
             out.append(p)
@@ -179,7 +179,10 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     first = parts[0]
     for i, p in enumerate(parts[1:], 1):
         if not p.ids and not p.pins:
-            parts[i] = replace(p, ids=first.ids, pins=first.pins, context=first.text, carried=True)
+            intent = p.intent
+            if _elliptic(intent):  # 「…の現状値は？R2は？」: the same attribute, another year
+                intent = replace(intent, asks=intent.asks | first.intent.asks)
+            parts[i] = replace(p, intent=intent, ids=first.ids, pins=first.pins, context=first.text, carried=True)
     if history and not first.ids and not first.pins:
         ids, pins, last_user = _conversation_subject(history, k, linker)
         short = len(re.sub(r"[\W\d_]", "", q)) <= 14 or first.intent.anaphoric
@@ -187,12 +190,10 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             intent = first.intent
             if _elliptic(intent) and last_user:
                 prev = detect(last_user)
-                years = (
-                    intent.years or [y - 1 for y in prev.years]
-                    if intent.has("previous_year")
-                    else intent.years
+                shifted = tuple(y - 1 for y in prev.years) if intent.has("previous_year") else ()
+                intent = replace(
+                    prev, asks=prev.asks | intent.asks, years=intent.years or shifted or prev.years
                 )
-                intent = replace(prev, asks=prev.asks | intent.asks, years=years or prev.years)
             parts[0] = replace(
                 first, intent=intent, ids=tuple(ids), pins=tuple(pins), context=last_user, carried=True
             )

@@ -1,0 +1,211 @@
+"""Understanding and composing, on a tiny hand-made catalog (fast; no index, no embedder).
+
+The catalog is invented: its names and figures are not the corpus's, so these tests pin the mechanisms (parts,
+entity linking, follow-ups, yes/no, reverse look-ups, the KPI status rule), not facts.
+"""
+
+import pytest
+
+from assistant.answer import Draft
+from assistant.facts import answer_claim, answer_which_measure, change_line, lacks_asked_unit
+from assistant.knowledge import Knowledge
+from assistant.linker import Linker
+from assistant.query import split_parts, understand
+from assistant.retrieve import Hit
+from assistant.schemas import Turn
+from assistant.service import _GENERIC
+from assistant.status import Status, box_status, plan_status
+from ingest.chunk import build_chunks
+from ingest.records import (
+    Catalog,
+    Document,
+    GlossaryTerm,
+    Initiative,
+    Measure,
+    Owner,
+    PlanKpi,
+    ProgressKpi,
+    Quantity,
+)
+from ingest.tokenize import tokenize
+
+
+def q(raw: str, value: float | None = None) -> Quantity:
+    return Quantity(raw=raw, value=value)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    owner = Owner(bureau="架空部", section="試験課", start_year_raw="H29", start_year=2017)
+    other = Owner(bureau="模擬局", section="見本課", start_year_raw="R1", start_year=2019)
+    return Catalog(
+        documents=[
+            Document(doc_id="plan", title="架空計画", kind="plan", file="p.txt"),
+            Document(doc_id="rep", title="架空実績", kind="progress", file="r.txt", fiscal_year=2023),
+        ],
+        measures=[
+            Measure(
+                doc_id="plan",
+                measure_id="甲1",
+                name="公衆無線網の整備",
+                owners=[owner],
+                overview="無線網を整備する。",
+            ),
+            Measure(
+                doc_id="plan",
+                measure_id="甲2",
+                name="遠隔会議システムの活用",
+                owners=[other],
+                overview="会議を遠隔で行う。",
+            ),
+        ],
+        kpis=[
+            PlanKpi(
+                doc_id="plan",
+                kpi_id="plan:kpi:01",
+                measure_ids=["甲1", "甲2"],
+                item="無線網の設置箇所数",
+                unit="箇所",
+                baseline=q("10", 10),
+                baseline_date_raw="R2.12",
+                targets={"R5": q("30", 30), "R6": q("40", 40)},
+            ),
+            PlanKpi(
+                doc_id="plan",
+                kpi_id="plan:kpi:02",
+                item="事故件数",
+                baseline=q("4", 4),
+                targets={"R6": q("0", 0)},
+            ),
+        ],
+        progress_kpis=[
+            ProgressKpi(
+                doc_id="rep",
+                kpi_id="rep:kpi:01",
+                goal="目標一",
+                name="電子届出導入団体数",
+                baseline=q("5団体", 5),
+                baseline_year_raw="R2",
+                latest=q("10団体", 10),
+                latest_year_raw="R5",
+                target=q("8団体", 8),
+                target_year_raw="R6",
+                achievement_rate_raw="100%",
+            )
+        ],
+        initiatives=[
+            Initiative(doc_id="rep", goal="目標一", text="試験推進研修（30人）", line_start=7, line_end=7),
+            Initiative(
+                doc_id="rep", goal="目標一", text="見本推進リーダー研修（4人）", line_start=7, line_end=7
+            ),
+        ],
+        glossary=[GlossaryTerm(doc_id="plan", term="AI", definition="人工知能のこと。")],
+    )
+
+
+@pytest.fixture(scope="module")
+def k(catalog: Catalog) -> Knowledge:
+    return Knowledge(catalog, [tokenize(c.text) for c in build_chunks(catalog)])
+
+
+@pytest.fixture(scope="module")
+def linker(catalog: Catalog) -> Linker:
+    return Linker(catalog, set(tokenize(_GENERIC)))
+
+
+def test_a_second_question_is_a_second_part():
+    assert split_parts("甲1の担当は?それとR5の実績も教えて") == ["甲1の担当は?", "R5の実績も教えて"]
+    assert split_parts("甲1の担当は?R5は?") == ["甲1の担当は?", "R5は?"]
+    assert split_parts("甲1の担当は?") == ["甲1の担当は?"]
+
+
+def test_a_part_without_a_subject_asks_about_the_first_parts(k, linker):
+    query = understand("甲2の担当はどこ？あとR6の目標値は？", [], k, linker)
+    assert [p.ids for p in query.parts] == [("甲2",), ("甲2",)]
+    assert query.parts[1].carried and query.parts[1].intent.has("target")
+
+
+def test_records_are_linked_by_part_of_their_name(k, linker):
+    part = understand("遠隔会議システム活用はいつから？", [], k, linker).parts[0]
+    assert part.pins == ("甲2@0",)
+
+
+def test_two_named_records_become_two_parts(k, linker):
+    query = understand("試験推進研修と見本推進リーダー研修、受講者は何人ずつ？", [], k, linker)
+    assert [p.pins for p in query.parts] == [("initiative@7",), ("initiative@7.1",)]
+
+
+def test_a_claimed_department_is_read_for_a_yes_no_check(k, linker):
+    part = understand("甲1は見本課の担当で合ってる？", [], k, linker).parts[0]
+    assert part.claims == ("見本課",) and part.ids == ("甲1",)
+
+
+def test_a_follow_up_takes_the_record_the_previous_answer_quoted(k, linker):
+    history = [
+        Turn(role="user", content="電子届出の団体数、R5は？"),
+        Turn(role="assistant", content="架空実績によると、「電子届出導入団体数」のR5実績は10団体です。"),
+    ]
+    part = understand("それって目標は達成してる？", history, k, linker).parts[0]
+    assert part.pins == ("rep:kpi:01",) and part.carried
+
+
+def test_a_refusal_carries_no_subject(k, linker):
+    history = [
+        Turn(role="user", content="甲9の担当は？"),
+        Turn(role="assistant", content="「甲9」という施策番号は計画にありません。"),
+    ]
+    part = understand("担当はどこ？", history, k, linker).parts[0]
+    assert part.ids == () and part.pins == ()
+
+
+def test_an_elliptic_follow_up_repeats_the_previous_question_a_year_earlier(k, linker):
+    history = [
+        Turn(role="user", content="電子届出導入団体数のR5実績は？"),
+        Turn(role="assistant", content="「電子届出導入団体数」のR5実績は10団体です。"),
+    ]
+    part = understand("前の年は？", history, k, linker).parts[0]
+    assert part.intent.years == (2022,) and part.intent.has("actual")
+
+
+def test_a_short_latin_name_links_only_as_a_whole_word(linker):
+    assert not [x for x in linker.link("training for staff") if x.entity.name == "AI"]
+    assert [x for x in linker.link("What does AI mean?") if x.entity.name == "AI"]
+
+
+def test_yes_no_answers_lead_with_yes_or_no(k):
+    yes = answer_claim(k, "甲1", ("試験課",), None)
+    no = answer_claim(k, "甲1", ("見本課",), None)
+    assert yes.lines[0].startswith("はい、") and "試験課" in yes.lines[0]
+    assert no.lines[0].startswith("いいえ、") and "試験課" in no.lines[0] and "見本課" in no.derived
+
+
+def test_a_kpi_names_every_measure_it_belongs_to(k, catalog):
+    chunk = next(c for c in build_chunks(catalog) if c.record_ref == "plan:kpi:01")
+    d = answer_which_measure(k, Hit(chunk, 1.0, {}))
+    assert d is not None and "甲1" in d.lines[0] and "甲2" in d.lines[0]
+
+
+def test_a_change_is_computed_from_the_records_and_declared(catalog):
+    line, diff = change_line(catalog.progress_kpis[0])
+    assert diff == "5" and "R2" in line and "R5" in line
+
+
+def test_an_answer_without_a_figure_in_the_asked_counter_is_not_an_answer():
+    assert lacks_asked_unit("基地局は何基ある？", Draft(lines=["利用者数は160者です。"])) == "何基"
+    assert lacks_asked_unit("受講者は何人？", Draft(lines=["研修（30人）"])) is None
+
+
+def test_the_kpi_status_rule(catalog):
+    box = catalog.progress_kpis[0]
+    assert box_status(box).status is Status.MET and box_status(box).basis == "printed_rate"
+    below = box.model_copy(update={"achievement_rate_raw": "95%"})
+    assert box_status(below).status is Status.NOT_MET
+    fewer = box.model_copy(
+        update={"achievement_rate_raw": None, "baseline": q("9", 9), "latest": q("3", 3), "target": q("4", 4)}
+    )
+    assert box_status(fewer).status is Status.MET and box_status(fewer).lower_is_better
+    plan = catalog.kpis[0]
+    assert plan_status(plan, []).status is Status.NO_ACTUAL
+    assert plan_status(plan.model_copy(update={"targets": {}}), []).status is Status.NO_TARGET
+    linked = box.model_copy(update={"plan_kpi_id": plan.kpi_id})
+    assert plan_status(plan, [linked]).status is Status.MET
