@@ -5,8 +5,6 @@ answer computes (a difference) is listed in `Draft.derived` so the verification 
 
 from __future__ import annotations
 
-import re
-
 from assistant.answer import (
     Draft,
     _kpi_evidence,
@@ -19,24 +17,9 @@ from assistant.answer import (
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.retrieve import Hit
-from ingest.normalize import nfkc
 from ingest.records import PlanKpi, ProgressKpi
 
-__all__ = ["answer_which_measure", "answer_claim", "change_line", "lacks_asked_unit"]
-
-# 「何％」「何人」「何基」: the counter a question asks its figure in (question vocabulary, not corpus facts)
-_ASKED_UNIT = re.compile(
-    r"何\s*(%|％|パーセント|人|名|件|回|団体|自治体|市町村|者|時間|ページ|枚|社|校|基|箇所|か所|カ所|台|種類|億円|万円|円)"
-)
-_SAME = {
-    "%": "%％",
-    "％": "%％",
-    "パーセント": "%％",
-    "人": "人名",
-    "名": "人名",
-    "億円": "億円",
-    "万円": "万円",
-}
+__all__ = ["answer_which_measure", "answer_claim", "change_line"]
 
 
 def _plan_rows(k: Knowledge, kpi: PlanKpi) -> list[PlanKpi]:
@@ -104,20 +87,3 @@ def change_line(p: ProgressKpi) -> tuple[str, str] | None:
         f"{_q(p.latest, p.unit)}へ、{shown.lstrip('-')}{unit}の{verb}です。",
         shown.lstrip("-"),
     )
-
-
-def lacks_asked_unit(question: str, draft: Draft) -> str | None:
-    """The counter the question asks its figure in (「何基」) when no figure of the answer is in it, else None."""
-    m = _ASKED_UNIT.search(nfkc(question))
-    if not m:
-        return None
-    units = _SAME.get(m.group(1), m.group(1))
-    text = nfkc(" ".join(draft.lines))
-    if any(
-        re.search(
-            rf"\d[\d,.]*\s*(?:万|千)?\s*[{re.escape(units)}]" if len(units) <= 2 else rf"\d\s*{units}", text
-        )
-        for _ in [0]
-    ):
-        return None
-    return m.group(0)

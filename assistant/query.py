@@ -182,7 +182,9 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             intent = p.intent
             if _elliptic(intent):  # 「…の現状値は？R2は？」: the same attribute, another year
                 intent = replace(intent, asks=intent.asks | first.intent.asks)
-            parts[i] = replace(p, intent=intent, ids=first.ids, pins=first.pins, context=first.text, carried=True)
+            parts[i] = replace(
+                p, intent=intent, ids=first.ids, pins=first.pins, context=first.text, carried=True
+            )
     if history and not first.ids and not first.pins:
         ids, pins, last_user = _conversation_subject(history, k, linker)
         short = len(re.sub(r"[\W\d_]", "", q)) <= 14 or first.intent.anaphoric

@@ -23,6 +23,7 @@ from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
 from assistant.schemas import AskRequest, AskResponse
+from assistant.verify import missing_asked
 from ingest.index import Index, current_index_dir, open_index
 from ingest.tokenize import tokenize
 
@@ -124,7 +125,10 @@ class _Engine:
         related: list[str] = []
         all_hits: list[Hit] = []
         for part, draft, rel, hits in parts:
-            if draft.answerable and not self.gate.passes(features(part, draft, self.k, self.generic)):
+            unit = missing_asked(part.text, draft.lines) if draft.answerable else None
+            if unit:  # the answer holds no figure in the asked counter: it does not answer what was asked
+                draft = abstain(f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。")
+            elif draft.answerable and not self.gate.passes(features(part, draft, self.k, self.generic)):
                 draft = abstain(
                     f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"
                 )

@@ -2,16 +2,26 @@
 
 Numbers are compared after NFKC and ingest's number normalisation (`1,187` = `1187`, `5万2千` = `52000`);
 a Western fiscal year also passes when a cited source prints its era form (`H29` backs `2017`).
-A sentence that fails is dropped; if nothing is left, the answer abstains.
+A sentence that fails is dropped; if nothing is left, the answer abstains. `missing_asked` checks that an answer
+holds what was asked (a figure in the asked counter).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc, number_tokens
 
-__all__ = ["unsupported", "verify_lines"]
+__all__ = ["unsupported", "verify_lines", "missing_asked"]
+
+COUNTERS = Path(__file__).with_name("vocab") / "counters.toml"
+with COUNTERS.open("rb") as _f:
+    _GROUPS: list[tuple[str, ...]] = [tuple(c["names"]) for c in tomllib.load(_f)["counter"]]
+_ASKED_UNIT = re.compile(
+    "何\\s*(" + "|".join(sorted({re.escape(n) for g in _GROUPS for n in g}, key=len, reverse=True)) + ")"
+)
 
 _ERA_RE = re.compile(r"(?:令和|平成|R|H)\s*(?:元|\d{1,2})(?:\.\d{1,2}(?!\d))?")
 # a measure id stands alone (企15, 出・総1): not preceded by a kanji, not followed by more of a figure
@@ -66,3 +76,15 @@ def verify_lines(lines: list[str], sources: list[str], departments: list[str]) -
         else:
             kept.append(line)
     return kept, problems
+
+
+def missing_asked(question: str, lines: list[str]) -> str | None:
+    """The asked-attribute check: the counter a question asks its figure in (「何基」) when no figure of the answer
+    is in that counter (the answer does not answer what was asked), else None."""
+    m = _ASKED_UNIT.search(nfkc(question))
+    if not m:
+        return None
+    same = {n for g in _GROUPS if m.group(1) in g for n in g}
+    units = "|".join(re.escape(u) for u in sorted(same, key=len, reverse=True))
+    figure = re.compile(rf"\d[\d,.]*\s*(?:[万千]\s*(?:\d[\d,.]*)?\s*)?(?:{units})")
+    return None if figure.search(nfkc(" ".join(lines))) else m.group(0)

@@ -6,8 +6,7 @@ entity linking, follow-ups, yes/no, reverse look-ups, the KPI status rule), not 
 
 import pytest
 
-from assistant.answer import Draft
-from assistant.facts import answer_claim, answer_which_measure, change_line, lacks_asked_unit
+from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.query import split_parts, understand
@@ -15,6 +14,7 @@ from assistant.retrieve import Hit
 from assistant.schemas import Turn
 from assistant.service import _GENERIC
 from assistant.status import Status, box_status, plan_status
+from assistant.verify import missing_asked
 from ingest.chunk import build_chunks
 from ingest.records import (
     Catalog,
@@ -191,8 +191,8 @@ def test_a_change_is_computed_from_the_records_and_declared(catalog):
 
 
 def test_an_answer_without_a_figure_in_the_asked_counter_is_not_an_answer():
-    assert lacks_asked_unit("基地局は何基ある？", Draft(lines=["利用者数は160者です。"])) == "何基"
-    assert lacks_asked_unit("受講者は何人？", Draft(lines=["研修（30人）"])) is None
+    assert missing_asked("基地局は何基ある？", ["利用者数は160者です。"]) == "何基"
+    assert missing_asked("受講者は何人？", ["研修（30人）"]) is None
 
 
 def test_the_kpi_status_rule(catalog):

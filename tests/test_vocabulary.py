@@ -23,3 +23,17 @@ def test_entry_recognises_its_examples_and_not_its_negatives(name):
         assert name in detect(q).asks, f"{name} not recognised in its example {q!r}"
     for q in entry.get("negatives", []):
         assert name not in detect(q).asks, f"{name} wrongly recognised in its negative {q!r}"
+
+
+def test_every_counter_group_is_recognised_in_its_examples():
+    import tomllib
+
+    from assistant.verify import COUNTERS, missing_asked
+
+    groups = tomllib.loads(COUNTERS.read_text(encoding="utf-8"))["counter"]
+    for g in groups:
+        assert len(set(g["examples"])) >= 2, f"{g['names']}: needs two differently worded examples"
+        for q in g["examples"]:
+            assert missing_asked(q, []) is not None, f"{q!r} asks no counter of {g['names']}"
+            figure = f"12{g['names'][-1]}"
+            assert missing_asked(q, [f"実績は{figure}です。"]) is None, f"{figure} does not answer {q!r}"
