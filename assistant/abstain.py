@@ -3,7 +3,8 @@ threshold fitted by `python -m evals.fit_abstain` on labelled questions (cross-v
 `assistant/vocab/abstain.json`; nothing here is tuned by hand.
 
 Features of one answered part: how much of the question's content the cited evidence covers (IDF-weighted), how
-much of it the corpus never uses at all (a word no document has cannot be answered from them), how fully the part
+much of it the corpus never uses at all (a word no document has cannot be answered from them), whether its two most
+specific words are missing from the evidence (「MICAの登録者数」 answered with another app's figure), how fully the part
 names a record, and whether it names a measure number or carries a subject from the conversation.
 """
 
@@ -21,7 +22,7 @@ from ingest.tokenize import tokenize
 
 __all__ = ["FEATURES", "Gate", "features"]
 
-FEATURES = ("coverage", "unknown", "named", "has_id", "carried")
+FEATURES = ("coverage", "unknown", "rare_missing", "named", "has_id", "carried")
 FITTED = Path(__file__).with_name("vocab") / "abstain.json"
 
 
@@ -32,7 +33,10 @@ def features(part: Part, draft: Draft, k: Knowledge, generic: set[str]) -> dict[
     ]
     total = sum(k.idf(t) for t in content) or 1.0
     unknown = sum(k.idf(t) for t in content if t not in k.vocabulary) / total
+    rare = sorted(content, key=k.idf, reverse=True)[:2]  # the question's most specific words
+    found = k.coverage(" ".join(rare), evidence, generic) if rare else 1.0
     return {
+        "rare_missing": 1.0 - found,
         "coverage": k.coverage(part.text, evidence, generic),
         "unknown": unknown if content else 0.0,
         "named": part.named,

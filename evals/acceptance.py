@@ -105,6 +105,81 @@ def assistant_asker(data_dir: Path) -> Ask:
     return ask
 
 
+def _scored_over_http(data_dir: Path, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """../shared/evals/score.py itself, against the real app served on loopback (a thread)."""
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+
+    import uvicorn
+
+    from assistant.api import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(data_dir), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the API server for the acceptance run did not start")
+            time.sleep(0.1)
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out = Path(tmp) / "set.jsonl", Path(tmp) / "out.json"
+            src.write_text(
+                "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items), encoding="utf-8"
+            )
+            scorer = ACCEPTANCE.parent / "score.py"
+            subprocess.run(
+                [sys.executable, str(scorer), f"http://127.0.0.1:{port}", str(src), "--json", str(out)],
+                check=True,
+                capture_output=True,
+            )
+            return json.loads(out.read_text(encoding="utf-8"))["summary"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def report(data_dir: Path, path: Path = ACCEPTANCE) -> str:
+    """The RESULTS.md section: score.py over HTTP on each half and on the whole set, and a line per kind."""
+    halves = {
+        "development half (odd lines)": "odd",
+        "held-out half (even lines)": "even",
+        "all": "all",
+    }
+    rows, kinds = [], {}
+    for label, half in halves.items():
+        r = _scored_over_http(Path(data_dir), load_items(path, half))
+        kinds[label] = r["per_kind"]
+        rows.append(
+            f"| {label} | {r['n']} | {r['answer_accuracy']} | {r['abstain_accuracy']} | {r['citation_accuracy']} "
+            f"| {r['direct_accuracy']} | {r['false_abstentions']} | {r['latency_ms_p50']} | {r['latency_ms_p95']} |"
+        )
+    names = sorted({k for v in kinds.values() for k in v})
+    kind_rows = [f"| {n} | " + " | ".join(kinds[label].get(n, "-") for label in halves) + " |" for n in names]
+    return "\n".join(
+        [
+            f"Scored by `{path.parent / 'score.py'}` over HTTP against this index (questions written outside the team;"
+            " development happened on the odd lines only).",
+            "",
+            "| set | n | answer | abstain | citations | direct | false abstentions | p50 ms | p95 ms |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "| kind | " + " | ".join(halves) + " |",
+            "|---|" + "---|" * len(halves),
+            *kind_rows,
+        ]
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=Path("var"))

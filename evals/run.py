@@ -267,6 +267,12 @@ def run_evals(
         parts.append("## Answers through POST /ask\n\n" + text + "\n")
         if failures:
             parts.append("### Failures\n\n" + "\n".join(f"- {f}" for f in failures) + "\n")
+        from evals.acceptance import ACCEPTANCE, report
+
+        if ACCEPTANCE.exists():
+            parts.append(
+                "## Acceptance questions (../shared/evals/acceptance.jsonl)\n\n" + report(data_dir) + "\n"
+            )
     out = "\n".join(parts)
     results = Path(results)
     previous = results.read_text(encoding="utf-8") if results.exists() else ""
