@@ -15,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.abstain import Gate, features
 from assistant.answer import Draft
+from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.lookup import abstain
@@ -136,7 +137,10 @@ class _Engine:
             related += [r for r in rel if r not in related]
             all_hits += hits
         t1 = time.perf_counter()
-        resp = respond(self.chat_model, _combine(drafts), related, all_hits, self.k, query.text)
+        draft = _combine(drafts)
+        if query.english:  # an English lead for what comes from records; the Japanese detail follows
+            draft.lines.insert(0, english_lead(draft, query.parts[0].intent))
+        resp = respond(self.chat_model, draft, related, all_hits, self.k, query.text)
         resp.timings_ms = {
             "understand_retrieve_route": round((t1 - t0) * 1000, 2),
             "total": round((time.perf_counter() - t0) * 1000, 2),
