@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer import Draft
+from assistant.draft import Draft
 from assistant.knowledge import Knowledge
 from assistant.query import Part
 from ingest.tokenize import tokenize

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer import Draft, Evidence, _kpi_evidence, _progress_evidence, _q
 from assistant.catalog import box_view, kpi_view
+from assistant.draft import Draft, Evidence, kpi_evidence, progress_evidence, shown
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.status import box_status
@@ -76,14 +76,14 @@ def _boxes(title: str, chosen: list[ProgressKpi], unknown: list[ProgressKpi]) ->
     for p in chosen[:MAX_ITEMS]:
         rate = f"、達成率{p.achievement_rate_raw}" if p.achievement_rate_raw else ""
         d.lines.append(
-            f"・{p.name}: {p.latest_year_raw or ''}実績{_q(p.latest, p.unit)}"
-            f"（目標（{p.target_year_raw or ''}）{_q(p.target, p.unit)}{rate}）"
+            f"・{p.name}: {p.latest_year_raw or ''}実績{shown(p.latest, p.unit)}"
+            f"（目標（{p.target_year_raw or ''}）{shown(p.target, p.unit)}{rate}）"
         )
-        d.evidence.append(_progress_evidence(p))
+        d.evidence.append(progress_evidence(p))
         d.kpis.append(box_view(p))
     if unknown:
         d.lines.append("目標が数値でない等で判定できないもの: " + "、".join(p.name for p in unknown))
-        d.evidence += [_progress_evidence(p) for p in unknown]
+        d.evidence += [progress_evidence(p) for p in unknown]
     d.answerable = bool(chosen)
     return d
 
@@ -98,14 +98,14 @@ def _kpis(cat: Catalog, title: str, plans: list[PlanKpi], boxes: list[ProgressKp
             continue
         seen.add(x.item)
         last = list(x.targets)[-1] if x.targets else ""
-        target = f"、{last}目標{_q(x.targets[last], x.unit)}" if last else ""
+        target = f"、{last}目標{shown(x.targets[last], x.unit)}" if last else ""
         ref = x.measure_ref_raw or ",".join(x.measure_ids)
-        d.lines.append(f"・{ref} {x.item}（現状値{_q(x.baseline, x.unit)}{target}）")
-        d.evidence.append(_kpi_evidence(x))
+        d.lines.append(f"・{ref} {x.item}（現状値{shown(x.baseline, x.unit)}{target}）")
+        d.evidence.append(kpi_evidence(x))
         d.kpis.append(kpi_view(cat, x))
     for p in boxes[:MAX_ITEMS]:
-        d.lines.append(f"・{p.name}（実績報告のKPI: {p.latest_year_raw or ''}実績{_q(p.latest, p.unit)}）")
-        d.evidence.append(_progress_evidence(p))
+        d.lines.append(f"・{p.name}（実績報告のKPI: {p.latest_year_raw or ''}実績{shown(p.latest, p.unit)}）")
+        d.evidence.append(progress_evidence(p))
         d.kpis.append(box_view(p))
     return d
 

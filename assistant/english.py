@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.answer import Draft
+from assistant.draft import Draft
 from assistant.intent import Intent
 from ingest.normalize import fiscal_year
 
@@ -47,8 +47,16 @@ def _kpi(x: dict[str, Any]) -> str:
             parts.append(f"status: {x['status']}")
         return ", ".join(parts) + "."
     targets = ", ".join(f"{_fy(lab)} {_raw(q)}" for lab, q in (x.get("targets") or {}).items())
-    base = f"baseline {_raw(x.get('baseline'))} (as of {x.get('baseline_date_raw')})" if x.get("baseline") else ""
-    return f"Plan KPI 「{x['item']}」: " + "; ".join(b for b in (base, f"targets {targets}" if targets else "") if b) + "."
+    base = (
+        f"baseline {_raw(x.get('baseline'))} (as of {x.get('baseline_date_raw')})"
+        if x.get("baseline")
+        else ""
+    )
+    return (
+        f"Plan KPI 「{x['item']}」: "
+        + "; ".join(b for b in (base, f"targets {targets}" if targets else "") if b)
+        + "."
+    )
 
 
 def english_lead(d: Draft, intent: Intent) -> str:

@@ -5,14 +5,14 @@ answer computes (a difference) is listed in `Draft.derived` so the verification 
 
 from __future__ import annotations
 
-from assistant.answer import (
+from assistant.draft import (
     Draft,
-    _kpi_evidence,
-    _measure_dict,
-    _measure_evidence,
-    _name,
-    _progress_evidence,
-    _q,
+    kpi_evidence,
+    measure_dict,
+    measure_evidence,
+    measure_name,
+    progress_evidence,
+    shown,
 )
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
@@ -42,15 +42,15 @@ def answer_which_measure(k: Knowledge, hit: Hit | None) -> Draft | None:
         return None
     name = plan.item if plan is not None else (box.name if box else "")
     d = Draft()
-    d.lines.append(f"目標指標「{name}」は{'、'.join(_name(k, m) for m in mids)}のKPIです。")
-    d.evidence += [_kpi_evidence(x) for x in rows]
+    d.lines.append(f"目標指標「{name}」は{'、'.join(measure_name(k, m) for m in mids)}のKPIです。")
+    d.evidence += [kpi_evidence(x) for x in rows]
     if box is not None:
-        d.evidence.append(_progress_evidence(box))
+        d.evidence.append(progress_evidence(box))
     for mid in mids:
         m = k.primary(mid)
         if m is not None:
-            d.evidence.append(_measure_evidence(m))
-            d.measures.append(_measure_dict(k, mid))
+            d.evidence.append(measure_evidence(m))
+            d.measures.append(measure_dict(k, mid))
     return d
 
 
@@ -58,7 +58,7 @@ def answer_claim(k: Knowledge, mid: str, claims: tuple[str, ...], intent: Intent
     """「…は○○課の担当で合ってる？」: はい／いいえ first, then the owners as printed."""
     m = k.primary(mid)
     owners = [o for _, os_ in k.owners(mid) for o in os_]
-    d = Draft(measures=[_measure_dict(k, mid)])
+    d = Draft(measures=[measure_dict(k, mid)])
     if m is None or not owners:
         d.lines.append(f"{mid}の担当所属は計画の表に記載されていません。")
         d.answerable = False
@@ -66,11 +66,13 @@ def answer_claim(k: Knowledge, mid: str, claims: tuple[str, ...], intent: Intent
     desk = "、".join(dict.fromkeys(f"{o.bureau} {o.section}" for o in owners))
     held = [c for c in claims if any(c in o.section or c in o.bureau for o in owners)]
     if held:
-        d.lines.append(f"はい、{_name(k, mid)}の担当所属は{desk}です。")
+        d.lines.append(f"はい、{measure_name(k, mid)}の担当所属は{desk}です。")
     else:
-        d.lines.append(f"いいえ、{_name(k, mid)}の担当所属は{desk}で、{'・'.join(claims)}ではありません。")
+        d.lines.append(
+            f"いいえ、{measure_name(k, mid)}の担当所属は{desk}で、{'・'.join(claims)}ではありません。"
+        )
         d.derived += list(claims)  # the claimed department is the question's, denied by the record
-    d.evidence.append(_measure_evidence(m))
+    d.evidence.append(measure_evidence(m))
     return d
 
 
@@ -80,10 +82,10 @@ def change_line(p: ProgressKpi) -> tuple[str, str] | None:
         return None
     diff = round(p.latest.value - p.baseline.value, 2)
     unit = "ポイント" if "%" in (p.unit or p.latest.raw) or "％" in p.latest.raw else (p.unit or "")
-    shown = f"{diff:+g}".lstrip("+")
+    amount = f"{abs(diff):g}"
     verb = "増加" if diff > 0 else ("減少" if diff < 0 else "変化なし")
     return (
-        f"{p.baseline_year_raw or '基準年'}の{_q(p.baseline, p.unit)}から{p.latest_year_raw or '最新'}の"
-        f"{_q(p.latest, p.unit)}へ、{shown.lstrip('-')}{unit}の{verb}です。",
-        shown.lstrip("-"),
+        f"{p.baseline_year_raw or '基準年'}の{shown(p.baseline, p.unit)}から{p.latest_year_raw or '最新'}の"
+        f"{shown(p.latest, p.unit)}へ、{amount}{unit}の{verb}です。",
+        amount,
     )

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer import (
-    Draft,
-    Evidence,
-    answer_glossary,
-    answer_kpi,
-    answer_passage,
-    answer_what,
-    kpis_for,
-)
+from assistant.answer import answer_glossary, answer_passage, answer_what
+from assistant.answer_kpi import answer_kpi, kpis_for
+from assistant.draft import Draft, Evidence
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.retrieve import Filters, Hit, HybridSearcher

@@ -8,7 +8,7 @@ import logging
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.answer import Draft, Evidence
+from assistant.draft import Draft, Evidence
 from assistant.knowledge import Knowledge
 from assistant.llm import phrase
 from assistant.lookup import abstain

@@ -10,7 +10,6 @@ import re
 
 from assistant.aggregate import answer_aggregate
 from assistant.answer import (
-    Draft,
     answer_as_of,
     answer_glossary,
     answer_list,
@@ -19,8 +18,8 @@ from assistant.answer import (
     answer_passage,
     answer_totals,
     answer_what,
-    fy_phrase,
 )
+from assistant.draft import Draft, fy_phrase
 from assistant.facts import answer_claim, answer_which_measure
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash

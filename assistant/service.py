@@ -14,7 +14,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from assistant.abstain import Gate, features
-from assistant.answer import Draft
+from assistant.draft import Draft
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker

@@ -1,0 +1,181 @@
+"""KPI answers: a plan KPI's baseline and targets for the asked years, the report box's actual and status (the one
+status rule, assistant/status.py), the plan joined with the report where both print the same KPI.
+"""
+
+from __future__ import annotations
+
+from assistant.catalog import box_view, kpi_view
+from assistant.draft import Draft, fy_phrase, kpi_evidence, progress_evidence, shown
+from assistant.intent import Intent
+from assistant.knowledge import Knowledge
+from assistant.status import box_status
+from ingest.normalize import era_label, fiscal_year
+from ingest.records import PlanKpi, ProgressKpi
+
+__all__ = ["answer_kpi", "plan_kpi_sentence", "progress_sentence", "kpis_for"]
+
+
+# --- KPIs ---------------------------------------------------------------------------------------------------
+def _targets_text(kpi: PlanKpi, years: list[int], final: bool) -> tuple[str, bool]:
+    """Targets of the asked years, else all. Returns (text, every asked year found)."""
+    labels = [era_label(y) for y in years]
+    if final and kpi.targets:
+        labels = [list(kpi.targets)[-1]]
+    asked = [lab for lab in labels if lab in kpi.targets]
+    if labels and not asked:
+        return "", False
+    show = asked or list(kpi.targets)
+    parts = [f"{lab}（{fiscal_year(lab)}年度）{shown(kpi.targets[lab], kpi.unit)}" for lab in show]
+    return "、".join(parts), True
+
+
+def plan_kpi_sentence(kpi: PlanKpi, intent: Intent) -> tuple[str, bool]:
+    unit = f"（単位: {kpi.unit}）" if kpi.unit else ""
+    when = f"（{kpi.baseline_date_raw}時点）" if kpi.baseline_date_raw else ""
+    base = f"現状値は{shown(kpi.baseline, kpi.unit)}{when}" if kpi.baseline else ""
+    targets, ok = _targets_text(kpi, intent.years, intent.final_year)
+    ref = "（※参考値）" if kpi.reference_value else ""
+    if not ok:
+        return "", False
+    tail = f"目標値は{targets}です{ref}。"
+    if intent.has("baseline") and not intent.has("target"):
+        tail = f"（目標値: {targets}）{ref}。"
+        return f"目標指標「{kpi.item}」{unit}の{base}{tail}", True
+    return f"目標指標「{kpi.item}」{unit}の{base + '、' if base else ''}{tail}", True
+
+
+def progress_sentence(p: ProgressKpi, title: str) -> str:
+    parts = []
+    if p.latest:
+        parts.append(f"{p.latest_year_raw or ''}実績は{shown(p.latest, p.unit)}")
+    if p.baseline:
+        parts.append(f"基準値は{p.baseline_year_raw or ''}の{shown(p.baseline, p.unit)}")
+    if p.target:
+        parts.append(f"目標（{p.target_year_raw or ''}）は{shown(p.target, p.unit)}")
+    s = f"{title}によると、「{p.name}」の" + "、".join(parts)
+    if p.achievement_rate_raw:
+        s += f"で、達成率は{p.achievement_rate_raw}と記載されています"
+    s += "。"
+    status = _status(p)
+    if status:
+        s += status
+    if p.notes:
+        s += "（" + "、".join(p.notes) + "）"
+    return s
+
+
+def _status(p: ProgressKpi) -> str:
+    """The verdict sentence, from the one status rule (assistant/status.py)."""
+    met = box_status(p).met
+    if met is None:
+        return ""
+    when = f"{p.latest_year_raw or '最新'}時点"
+    target = f"目標（{p.target_year_raw or ''}）の{shown(p.target, p.unit)}"
+    return f"{when}で{target}に達しています。" if met else f"{when}では{target}に達していません。"
+
+
+def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi], intent: Intent) -> Draft:
+    d = Draft()
+    want_actual = intent.has("actual", "met")
+    show_boxes = want_actual or intent.has(
+        "figure"
+    )  # 「交付率は？」: the plan's figures and the latest actual
+    want_plan = intent.has("target", "baseline", "kpi", "figure") or not want_actual
+    plan_kpis = _distinct_kpis(plan_kpis)
+    missing_year = False
+    for kpi in plan_kpis:
+        d.kpis.append(kpi_view(k.catalog, kpi))
+        if kpi.placeholder:
+            d.lines.append(
+                f"{kpi.measure_ref_raw}の目標指標は計画の表で（調整中）となっており、項目・目標値は記載されていません。"
+            )
+            d.evidence.append(kpi_evidence(kpi))
+            d.answerable = False
+            continue
+        linked = k.progress_by_plan.get(kpi.kpi_id, [])
+        boxes += [p for p in linked if p not in boxes]
+        if want_plan or not linked:
+            s, ok = plan_kpi_sentence(kpi, intent)
+            if not ok:
+                missing_year = True
+                continue
+            d.lines.append(s)
+            d.evidence.append(kpi_evidence(kpi))
+    if want_actual and not boxes and plan_kpis and d.answerable:
+        reports = [x.title for x in k.catalog.documents if x.kind == "progress"]
+        d.lines.append(f"{'・'.join(reports) or '実績報告'}には、この指標の実績値は記載されていません。")
+        d.answerable = False
+    for p in boxes:
+        d.kpis.append(box_view(p))
+        if not show_boxes and plan_kpis:
+            continue
+        d.lines.append(progress_sentence(p, k.titles.get(p.doc_id, p.doc_id)))
+        d.evidence.append(progress_evidence(p))
+        _check_year_and_status(d, p, intent)
+        if intent.has("change"):
+            from assistant.facts import change_line
+
+            change = change_line(p)
+            if change:
+                d.lines.insert(len(d.lines) - 1, change[0])
+                d.derived.append(change[1])
+        plan = k.kpi_by_id.get(p.plan_kpi_id or "")
+        if plan and plan.baseline and p.baseline and plan.baseline.value != p.baseline.value:
+            d.lines.append(
+                f"なお、計画の現状値は{shown(plan.baseline, plan.unit)}（{plan.baseline_date_raw}時点）で、"
+                f"実績報告の基準値（{p.baseline_year_raw}: {shown(p.baseline, p.unit)}）と異なります。"
+            )
+            d.evidence.append(kpi_evidence(plan))
+        if plan and intent.has("met"):
+            _compare_with_plan(d, plan, p)
+    if missing_year and not d.lines:
+        years = "、".join(fy_phrase(y) for y in intent.years)
+        labels = "、".join(plan_kpis[0].targets) if plan_kpis else ""
+        d.lines.append(f"計画の目標値は{labels}の年度分のみで、{years}の目標値は記載されていません。")
+        d.answerable = False
+        d.evidence += [kpi_evidence(x) for x in plan_kpis]
+    return d
+
+
+def _distinct_kpis(kpis: list[PlanKpi]) -> list[PlanKpi]:
+    """The same KPI row printed under two measures is one KPI (both measure ids stay on the record)."""
+    seen: set[str] = set()
+    out = []
+    for x in kpis:
+        key = f"{x.item}|{x.baseline.raw if x.baseline else ''}|{[q.raw for q in x.targets.values()]}"
+        if key not in seen:
+            seen.add(key)
+            out.append(x)
+    return out
+
+
+def _check_year_and_status(d: Draft, p: ProgressKpi, intent: Intent) -> None:
+    latest_year = fiscal_year(p.latest_year_raw) if p.latest_year_raw else None
+    printed = {fiscal_year(x or "") for x in (p.target_year_raw, p.baseline_year_raw)}
+    asked = [y for y in intent.years if y not in printed]
+    if intent.has("actual", "change") and asked and latest_year and latest_year not in asked:
+        d.lines.append(
+            f"{fy_phrase(asked[0])}の実績値は報告書に記載がなく、最新は{p.latest_year_raw}の値です。"
+        )
+        d.answerable = False
+    if intent.has("met") and not p.achievement_rate_raw and not _status(p):
+        d.lines.append("目標が数値で示されていないため、達成したかどうかは資料から判断できません。")
+        d.answerable = False
+
+
+def _compare_with_plan(d: Draft, plan: PlanKpi, p: ProgressKpi) -> None:
+    lab = p.latest_year_raw or ""
+    target = plan.targets.get(lab)
+    if not (target and target.value is not None and p.latest and p.latest.value is not None):
+        return
+    verb = "上回って" if p.latest.value >= target.value else "下回って"
+    d.lines.append(
+        f"計画の{lab}目標値{shown(target, plan.unit)}と比べると、{lab}実績{shown(p.latest, p.unit)}は目標を{verb}います。"
+    )
+    d.evidence.append(kpi_evidence(plan))
+
+
+def kpis_for(k: Knowledge, mid: str) -> tuple[list[PlanKpi], list[ProgressKpi]]:
+    plan = k.kpis_by_measure.get(mid, [])
+    boxes = list(k.progress_by_measure.get(mid, []))
+    return plan, boxes

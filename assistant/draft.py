@@ -1,0 +1,121 @@
+"""What an answer is made of: a `Draft` (its sentences, the records it used, the evidence it cites) and the one
+rendering of a record into the quote an answer cites. Every figure in a draft is copied from a record ingest read;
+the verification gate (assistant/verify.py) checks it against these quotes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.knowledge import Knowledge
+from ingest.normalize import era_label, nfkc
+from ingest.records import Measure, PlanKpi, ProgressKpi, Quantity
+
+__all__ = [
+    "Draft",
+    "Evidence",
+    "fy_phrase",
+    "shown",
+    "measure_evidence",
+    "kpi_evidence",
+    "progress_evidence",
+    "measure_dict",
+    "measure_name",
+]
+
+
+@dataclass
+class Evidence:
+    """A record or passage an answer rests on: cited with its document and line range."""
+
+    doc_id: str
+    line_start: int
+    line_end: int
+    quote: str
+    measure_id: str | None = None
+    section: str | None = None
+
+
+@dataclass
+class Draft:
+    lines: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    measures: list[dict[str, Any]] = field(default_factory=list)
+    kpis: list[dict[str, Any]] = field(default_factory=list)
+    answerable: bool = True
+    derived: list[str] = field(
+        default_factory=list
+    )  # facts computed from the cited records (a count of them)
+
+    def extend(self, other: Draft) -> None:
+        self.lines += other.lines
+        self.evidence += other.evidence
+        self.derived += other.derived
+        self.answerable = self.answerable and other.answerable
+        self.measures += [m for m in other.measures if m not in self.measures]
+        self.kpis += [k for k in other.kpis if k not in self.kpis]
+
+
+def fy_phrase(year: int) -> str:
+    """2023 -> 「R5（2023年度）」."""
+    return f"{era_label(year)}（{year}年度）"
+
+
+def shown(q: Quantity | None, unit: str | None = None) -> str:
+    if q is None:
+        return "（記載なし）"
+    if q.value is None:
+        return q.raw
+    u = unit if unit and nfkc(unit) not in nfkc(q.raw) else ""
+    return f"{q.raw}{'' if u in ('', None) else u}"
+
+
+def measure_evidence(m: Measure) -> Evidence:
+    owners = "、".join(f"{o.bureau} {o.section} {o.start_year_raw or '-'}" for o in m.owners)
+    quote = f"{m.measure_id} {m.name or '（調整中）'} {owners} {m.goal}".strip()
+    return Evidence(m.doc_id, m.line_start, m.line_end, quote, m.measure_id, m.goal or None)
+
+
+def measure_dict(k: Knowledge, mid: str) -> dict[str, Any]:
+    m = k.primary(mid)
+    if m is None:
+        return {}
+    d = m.model_dump(mode="json")
+    d["listings"] = [
+        {
+            "line_start": x.line_start,
+            "line_end": x.line_end,
+            "goal": x.goal,
+            "relisted": x.relisted,
+            "kpi_mark": x.kpi_mark,
+        }
+        for x in k.listings[mid]
+    ]
+    d["kpi_mark"] = any(x.kpi_mark for x in k.listings[mid])
+    return d
+
+
+def measure_name(k: Knowledge, mid: str) -> str:
+    m = k.primary(mid)
+    return f"{mid}「{m.name}」" if m and m.name else mid
+
+
+def kpi_evidence(kpi: PlanKpi) -> Evidence:
+    targets = " ".join(f"{lab} {q.raw}" for lab, q in kpi.targets.items())
+    quote = f"{kpi.measure_ref_raw} {kpi.item} （{kpi.unit or ''}） {shown(kpi.baseline)} （{kpi.baseline_date_raw}） {targets}"
+    mid = kpi.measure_ids[0] if kpi.measure_ids else None
+    return Evidence(kpi.doc_id, kpi.line_start, kpi.line_end, quote, mid, kpi.goal or None)
+
+
+def progress_evidence(p: ProgressKpi) -> Evidence:
+    bits = [
+        p.name,
+        f"{p.baseline_year_raw or ''} {shown(p.baseline)}" if p.baseline else "",
+        f"{p.latest_year_raw or ''} {shown(p.latest)}" if p.latest else "",
+        f"目標（{p.target_year_raw}）{shown(p.target)}" if p.target else "",
+        f"達成率{p.achievement_rate_raw}" if p.achievement_rate_raw else "",
+        *p.notes,
+    ]
+    mid = p.measure_ids[0] if p.measure_ids else None
+    return Evidence(p.doc_id, p.line_start, p.line_end, " ".join(b for b in bits if b), mid, p.goal or None)
