@@ -6,9 +6,9 @@
 One client, one request at a time (no queueing in the figures). After a warm-up pass over every question (query
 vectors cached, code paths hot), each round sends every question to `/ask` and to `/v1/chat/completions`
 (non-streaming) back to back, the order alternating from round to round so neither endpoint always goes first.
-The overhead is the median of the paired differences (v1 - ask) and, as a check, p50(v1) - p50(ask). The
-service caches answers, so after the warm-up both endpoints get cached answers and the difference is the /v1
-layer's own cost (parsing the conversation, footnotes, the larger JSON), not noise from the answering pipeline.
+The overhead is the median of the paired differences (v1 - ask) and, as a check, p50(v1) - p50(ask). After the
+warm-up every query vector is in the retriever's cache, so both endpoints run the same answering pipeline minus
+the embedder and the difference is the /v1 layer's own cost (the conversation, the footnotes, the larger JSON).
 Prints a markdown table and appends it to `--results` (default evals/OPENAI.md); exit code 1 when the p50
 overhead is over the target (5 ms) or a request failed.
 """
@@ -108,8 +108,8 @@ def format_table(res: OverheadResult, questions_n: int, rounds: int) -> str:
             f"## /v1/chat/completions overhead over /ask ({time.strftime('%Y-%m-%d %H:%M')})",
             "",
             f"{questions_n} questions x {rounds} rounds, paired, one client; {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}; answers cached after a warm-up pass, so the gap is the /v1 "
-            f"layer's own cost. Target: p50 overhead <= {TARGET_P50_MS:.0f} ms ({verdict}).",
+            f"Python {platform.python_version()}; query vectors cached by a warm-up pass, so the gap is the "
+            f"/v1 layer's own cost. Target: p50 overhead <= {TARGET_P50_MS:.0f} ms ({verdict}).",
             "",
             "| | p50 ms | p95 ms |",
             "|---|---:|---:|",
