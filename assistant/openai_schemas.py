@@ -59,7 +59,7 @@ class ChatCompletionRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    """Whitespace-free character counts standing in for tokens (the answer is not generated token by token)."""
+    """Character counts standing in for tokens (the answer is not generated token by token)."""
 
     prompt_tokens: int
     completion_tokens: int
