@@ -1,4 +1,5 @@
-# policy-assistant: `make demo` (install, ingest, serve API + UI) and `make test` (install, run every test).
+# policy-assistant: `make demo` (install, ingest, serve API + UI), `make test` (install, run every test) and
+# `make check` (lint + test: what CI runs).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -11,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: help setup test lint ingest serve ui demo eval bench clean
+.PHONY: help setup check test lint ingest serve ui demo eval bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,10 +28,12 @@ $(STAMP): pyproject.toml
 test: setup ## run every test (real Sudachi, Chroma, embedder, HTTP app)
 	$(BIN)/python -m pytest --durations 20
 
-lint: setup ## ruff check, ruff format --check, mypy on assistant/, ingest/ and evals/
+check: lint test ## lint, then every test (what CI runs: .ci/run)
+
+lint: setup ## ruff check, ruff format --check, mypy (check_untyped_defs) on assistant/, ingest/, ui/ and evals/
 	$(BIN)/ruff check assistant ingest ui evals tests
 	$(BIN)/ruff format --check assistant ingest ui evals tests
-	$(BIN)/mypy assistant ingest evals
+	$(BIN)/mypy assistant ingest ui evals
 
 ingest: setup ## parse corpus/ and build the index in $(DATA_DIR)
 	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
@@ -46,10 +49,11 @@ eval: setup ## retrieval and answer benchmarks on evals/questions.jsonl
 	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
 	$(BIN)/policy-assistant eval --data-dir $(DATA_DIR) --retrieval --answers
 
-bench: setup ## benchmarks: retrieval and answers, then a 60 s load run (figures go to evals/)
+bench: setup ## benchmarks: retrieval and answers, a 60 s load run, /v1 overhead over /ask (figures go to evals/)
 	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
 	$(BIN)/policy-assistant eval --data-dir $(DATA_DIR) --retrieval --answers
 	$(BIN)/python -m evals.load --data-dir $(DATA_DIR) --clients 16 --duration 60
+	$(BIN)/python -m evals.openai_overhead --data-dir $(DATA_DIR)
 
 clean: ## remove the data dir (the index); keeps .venv
 	rm -rf $(DATA_DIR)

@@ -36,6 +36,7 @@ from assistant.catalog import (
     plan_kpis,
 )
 from assistant.config import Settings, get_settings
+from assistant.openai_compat import router as openai_router
 from assistant.schemas import AskRequest, AskResponse, Turn
 from assistant.service import Assistant, InvalidQuestion
 from ingest.errors import DataDirError, IngestError
@@ -99,6 +100,7 @@ def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     _add_docs(app)
     _add_routes(app)
+    app.include_router(openai_router)  # POST /v1/chat/completions, GET /v1/models (OpenAI-compatible)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -214,6 +216,7 @@ def _add_routes(app: FastAPI) -> None:
                 embedder_spec=settings.embedder,
                 chroma_host=settings.chroma_host,
                 chroma_port=settings.chroma_port,
+                embedding_cache=settings.embedding_cache,
             )
             switched = assistant.reload()
         except IngestError as exc:

@@ -5,6 +5,7 @@ User errors (a bad corpus, a missing index, a bad option) print one clear line a
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -62,6 +63,7 @@ def ingest(
             embedder_spec=settings.embedder,
             chroma_host=settings.chroma_host,
             chroma_port=settings.chroma_port,
+            embedding_cache=settings.embedding_cache,
             progress=bar,
             force=force,
         )
@@ -113,18 +115,35 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve the HTTP API (POST /ask, GET /measures, ...)."""
+    """Serve the HTTP API (POST /ask, POST /v1/chat/completions, GET /measures, ...)."""
     import uvicorn
 
     from assistant.api import create_app
 
+    settings = get_settings()
+    if not _is_loopback(host) and not settings.openai_api_key:
+        _fail(
+            f"--host {host} is not a loopback address and POLICY_ASSISTANT_OPENAI_API_KEY is unset, so anyone "
+            "who can reach it could use /v1/chat/completions; set POLICY_ASSISTANT_OPENAI_API_KEY=<a secret> "
+            "(clients send it as their API key) or bind --host 127.0.0.1"
+        )
+        return
     _log_to_stderr()
     try:
-        application = create_app(_data_dir(data_dir))
+        application = create_app(_data_dir(data_dir), settings)
     except IngestError as exc:
         _fail(str(exc))
         return
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
 
 
 def _log_to_stderr() -> None:
@@ -187,7 +206,8 @@ def demo(
     """Serve the API and the UI together on loopback; Ctrl-C stops both."""
     from assistant.launch import run_demo
 
-    raise typer.Exit(run_demo(_data_dir(data_dir), api_port=api_port, ui_port=ui_port))
+    ready = get_settings().ready_timeout
+    raise typer.Exit(run_demo(_data_dir(data_dir), api_port=api_port, ui_port=ui_port, ready_timeout=ready))
 
 
 @app.command(name="eval")

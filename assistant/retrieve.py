@@ -181,8 +181,9 @@ class PolicyRetriever(BaseRetriever):
     filters: Filters | None = None
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
+        """The top `k` chunks (`k` passed to `invoke` wins over the retriever's own `k`)."""
         return [
             Document(
                 page_content=h.chunk.text,
@@ -198,5 +199,5 @@ class PolicyRetriever(BaseRetriever):
                     "score": h.score,
                 },
             )
-            for h in self.searcher.search(query, self.k, method=self.method, filters=self.filters)
+            for h in self.searcher.search(query, k or self.k, method=self.method, filters=self.filters)
         ]

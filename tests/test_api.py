@@ -20,7 +20,7 @@ from assistant.config import Settings
 from assistant.schemas import AskResponse
 from ingest.errors import DataDirError
 from ingest.index import ingest
-from tests.conftest import serve_in_thread
+from tests.conftest import EMBEDDING_CACHE, serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ TOKEN = "test-admin-token"
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("api-data")
-    ingest(ROOT / "corpus", out)
+    ingest(ROOT / "corpus", out, embedding_cache=EMBEDDING_CACHE)
     return out
 
 

@@ -105,17 +105,17 @@ def test_reload_under_parallel_asks_gives_old_or_new_answers_only(tmp_path: Path
     from assistant.schemas import AskRequest
     from assistant.service import Assistant
     from ingest.index import current_index_dir, ingest
-    from tests.conftest import copy_corpus
+    from tests.conftest import EMBEDDING_CACHE, copy_corpus
 
     corpus = copy_corpus(tmp_path / "corpus")
     data = tmp_path / "data"
-    first = ingest(corpus, data).index_dir
+    first = ingest(corpus, data, embedding_cache=EMBEDDING_CACHE).index_dir
     plan = corpus / "miyagi-ict-policy-2021-2024.txt"
     text = plan.read_text(encoding="utf-8")
     edited = text.replace("情報政策課 \n\nH29", "情報推進課 \n\nH30", 1)  # one cell: one chunk re-embedded
     assert edited != text
     plan.write_text(edited, encoding="utf-8")
-    second = ingest(corpus, data).index_dir
+    second = ingest(corpus, data, embedding_cache=EMBEDDING_CACHE).index_dir
     assert current_index_dir(data) == second and first.is_dir()
     questions = [AskRequest(question="企15の担当課と事業開始年度は？")]
     questions += [AskRequest(**q) for q in _mixed_questions()[:5]]

@@ -33,7 +33,7 @@ import pytest
 from assistant.api import create_app
 from assistant.config import Settings
 from ingest.index import current_index_dir, ingest
-from tests.conftest import copy_corpus, serve_in_thread
+from tests.conftest import EMBEDDING_CACHE, copy_corpus, serve_in_thread
 from tests.conftest import free_port as _free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -70,7 +70,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("faults")
     corpus = copy_corpus(root / "corpus")
     data = root / "data"
-    ingest(corpus, data)
+    ingest(corpus, data, embedding_cache=EMBEDDING_CACHE)
     settings = Settings(corpus_dir=corpus, data_dir=data, admin_token=TOKEN)
     app = create_app(data, settings)
     with serve_in_thread(app) as base:
@@ -168,7 +168,8 @@ def test_outside_ingest_serves_old_index_until_reload(served: Server) -> None:
     with _asking(served.base) as asker:
         _set_start_year(served.corpus, new)
         t_start = time.monotonic()
-        result = ingest(served.corpus, served.data)  # e.g. `policy-assistant ingest` from a shell
+        # e.g. `policy-assistant ingest` from a shell
+        result = ingest(served.corpus, served.data, embedding_cache=EMBEDDING_CACHE)
         assert not result.unchanged and current_index_dir(served.data) == result.index_dir
         asker.wait_for(3, after=time.monotonic())
         assert old in _answer(served.base)  # CURRENT moved, the service still answers from its index

@@ -14,7 +14,7 @@ from assistant.retrieve import Filters, HybridSearcher, PolicyRetriever
 from ingest.catalog import build_catalog
 from ingest.chunk import build_chunks
 from ingest.index import current_index_dir, ingest, open_index
-from tests.conftest import copy_corpus
+from tests.conftest import EMBEDDING_CACHE, copy_corpus
 
 REPORT = "miyagi-ict-policy-r5-progress.txt"
 
@@ -22,24 +22,25 @@ REPORT = "miyagi-ict-policy-r5-progress.txt"
 def test_reingest_of_an_unchanged_corpus_embeds_nothing_and_keeps_the_chunk_count(
     tmp_path: Path, corpus_dir: Path
 ) -> None:
-    first = ingest(corpus_dir, tmp_path)
+    first = ingest(corpus_dir, tmp_path, embedding_cache=EMBEDDING_CACHE)
     count = open_index(tmp_path).store.count()
-    again = ingest(corpus_dir, tmp_path)
+    again = ingest(corpus_dir, tmp_path, embedding_cache=EMBEDDING_CACHE)
     assert again.unchanged and again.embedded == 0
     assert again.index_dir == first.index_dir
-    forced = ingest(corpus_dir, tmp_path, force=True)  # a full rebuild still reuses every cached vector
+    # a full rebuild still reuses every cached vector
+    forced = ingest(corpus_dir, tmp_path, force=True, embedding_cache=EMBEDDING_CACHE)
     assert forced.embedded == 0 and forced.chunks == first.chunks
     assert open_index(tmp_path).store.count() == count == first.chunks
 
 
 def test_a_changed_document_re_embeds_only_its_changed_chunks(tmp_path: Path, corpus_dir: Path) -> None:
     corpus = copy_corpus(tmp_path / "corpus")
-    base = ingest(corpus, tmp_path / "data")
+    base = ingest(corpus, tmp_path / "data", embedding_cache=EMBEDDING_CACHE)
     report = corpus / REPORT
     report.write_text(
         report.read_text(encoding="utf-8").replace("（成婚97組）", "（成婚98組）"), encoding="utf-8"
     )
-    changed = ingest(corpus, tmp_path / "data")
+    changed = ingest(corpus, tmp_path / "data", embedding_cache=EMBEDDING_CACHE)
     assert not changed.unchanged and changed.index_dir != base.index_dir
     assert 1 <= changed.embedded <= 3
     assert changed.chunks == base.chunks
@@ -64,7 +65,7 @@ def test_chunks_carry_citation_metadata_and_no_layout_labels(built_data_dir: Pat
 
 def test_killing_ingest_midway_leaves_the_old_index_answering(tmp_path: Path, corpus_dir: Path) -> None:
     data = tmp_path / "data"
-    ingest(corpus_dir, data)
+    ingest(corpus_dir, data, embedding_cache=EMBEDDING_CACHE)
     before = current_index_dir(data)
     corpus = copy_corpus(tmp_path / "corpus")
     plan = corpus / "miyagi-ict-policy-2021-2024.txt"
@@ -94,7 +95,7 @@ def test_killing_ingest_midway_leaves_the_old_index_answering(tmp_path: Path, co
     hits = HybridSearcher(index).search("無料公衆無線LANの整備", 3)
     assert hits and "企15" in hits[0].chunk.measure_ids
     # the next ingest cleans up the half-built directory and completes
-    assert ingest(corpus_dir, data).index_dir == before
+    assert ingest(corpus_dir, data, embedding_cache=EMBEDDING_CACHE).index_dir == before
     assert len([p for p in data.glob("index-*") if not (p / "meta.json").is_file()]) == 0
 
 

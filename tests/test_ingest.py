@@ -15,7 +15,7 @@ from assistant.cli import app
 from ingest.catalog import build_catalog, catalog_summary
 from ingest.index import current_index_dir, ingest
 from ingest.records import Catalog
-from tests.conftest import copy_corpus
+from tests.conftest import EMBEDDING_CACHE, copy_corpus
 
 runner = CliRunner()
 PLAN = "miyagi-ict-policy-2021-2024.txt"
@@ -127,7 +127,7 @@ def test_catalog_follows_edits_of_the_corpus(tmp_path: Path) -> None:
     _edit(plan, "1,187 1,459 1,731 2,003", "1,187 1,459 1,800 2,003")  # Wi-Fi R5 target
     _edit(report, "78.34%R2", "81.25%R2")  # マイナンバー R5 actual
     data = tmp_path / "data"
-    ingest(corpus, data)
+    ingest(corpus, data, embedding_cache=EMBEDDING_CACHE)
     cat = _catalog(data)
     m15 = next(m for m in cat.measures if m.measure_id == "企15")
     assert [o.section for o in m15.owners] == ["デジタル推進課"]

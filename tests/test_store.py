@@ -15,6 +15,7 @@ import pytest
 
 from ingest.embed import Embedder, embed_documents, embed_query, get_embedder
 from ingest.store import VectorStore, scalar_metadata
+from tests.conftest import EMBEDDING_CACHE
 from tests.conftest import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,7 +209,9 @@ def test_the_full_index_and_hybrid_retrieval_through_a_chroma_server(
 
     host, port = chroma_server
     corpus = Path(__file__).resolve().parents[1] / "corpus"
-    result = ingest(corpus, tmp_path / "data", chroma_host=host, chroma_port=port)
+    result = ingest(
+        corpus, tmp_path / "data", chroma_host=host, chroma_port=port, embedding_cache=EMBEDDING_CACHE
+    )
     index = open_index(tmp_path / "data")
     assert not (result.index_dir / "chroma").exists()  # nothing on local disk: the server holds the vectors
     assert index.store.count() == result.chunks

@@ -84,7 +84,7 @@ def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> 
             .encode(x=x, y=y, text="ラベル:N", color=alt.value(_COLORS[ACTUAL]))
         )
         layers.append(label)
-    chart = alt.layer(*layers)
+    chart = alt.LayerChart(layer=layers)
     if title:
         chart = chart.properties(title=title)
     return chart.properties(height=260)

@@ -7,11 +7,12 @@ and the command that starts it), an HTTP error raises `ApiError` (with the statu
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from assistant.config import Settings
 
 __all__ = [
     "ApiClient",
@@ -33,8 +34,10 @@ _HEALTH_TIMEOUT = 3.0
 
 
 def api_url_from_env() -> str:
-    """The API base URL from `POLICY_ASSISTANT_API_URL`, or the default, without a trailing slash."""
-    return (os.environ.get("POLICY_ASSISTANT_API_URL") or DEFAULT_API_URL).rstrip("/")
+    """The API base URL (Settings.api_url, i.e. `POLICY_ASSISTANT_API_URL`), without a trailing slash.
+
+    Read afresh on each call (not the cached `get_settings()`): the UI is its own process and its script reruns."""
+    return (Settings().api_url or DEFAULT_API_URL).rstrip("/")
 
 
 class ApiUnavailable(RuntimeError):
