@@ -17,7 +17,7 @@ from assistant.schemas import AskRequest
 from assistant.service import Assistant
 from assistant.verify import unsupported, verify_lines
 from ingest.index import ingest
-from tests.conftest import copy_corpus
+from tests.conftest import EMBEDDING_CACHE, copy_corpus
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,7 @@ def test_answers_follow_an_edited_corpus(tmp_path: Path) -> None:
     text = text.replace("情報政策課 \n\nH29", "デジタル推進課 \n\nH29", 1)
     text = text.replace("1,187 1,459 1,731 2,003", "1,187 1,459 1,800 2,003", 1)
     plan.write_text(text, encoding="utf-8")
-    ingest(corpus, tmp_path / "data")
+    ingest(corpus, tmp_path / "data", embedding_cache=EMBEDDING_CACHE)
     with TestClient(create_app(tmp_path / "data")) as c:
         owner = ask(c, "無料公衆無線LANの整備はどこの課？")
         target = ask(c, "みやぎFree Wi-Fiの導入箇所数のR5の目標は？")
