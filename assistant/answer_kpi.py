@@ -16,7 +16,7 @@ __all__ = ["answer_kpi", "plan_kpi_sentence", "progress_sentence", "kpis_for"]
 
 
 # --- KPIs ---------------------------------------------------------------------------------------------------
-def _targets_text(kpi: PlanKpi, years: list[int], final: bool) -> tuple[str, bool]:
+def _targets_text(kpi: PlanKpi, years: tuple[int, ...], final: bool) -> tuple[str, bool]:
     """Targets of the asked years, else all. Returns (text, every asked year found)."""
     labels = [era_label(y) for y in years]
     if final and kpi.targets:

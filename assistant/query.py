@@ -186,9 +186,9 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
                 p, intent=intent, ids=first.ids, pins=first.pins, context=first.text, carried=True
             )
     if history and not first.ids and not first.pins:
-        ids, pins, last_user = _conversation_subject(history, k, linker)
+        carried_ids, carried_pins, last_user = _conversation_subject(history, k, linker)
         short = len(re.sub(r"[\W\d_]", "", q)) <= 14 or first.intent.anaphoric
-        if short and (ids or pins or last_user):
+        if short and (carried_ids or carried_pins or last_user):
             intent = first.intent
             if _elliptic(intent) and last_user:
                 prev = detect(last_user)
@@ -197,6 +197,11 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
                     prev, asks=prev.asks | intent.asks, years=intent.years or shifted or prev.years
                 )
             parts[0] = replace(
-                first, intent=intent, ids=tuple(ids), pins=tuple(pins), context=last_user, carried=True
+                first,
+                intent=intent,
+                ids=tuple(carried_ids),
+                pins=tuple(carried_pins),
+                context=last_user,
+                carried=True,
             )
     return Query(q, tuple(parts), english)

@@ -80,9 +80,9 @@ class Router(Lookup):
             if d.lines:
                 return d, related
         if intent.has("which_measure"):
-            d = answer_which_measure(k, self._best_kpi_hit(q, hits, ("kpi", "progress_kpi")))
-            if d:
-                return d, related
+            owned = answer_which_measure(k, self._best_kpi_hit(q, hits, ("kpi", "progress_kpi")))
+            if owned:
+                return owned, related
         pinned = self._pinned(part, hits)
         if pinned:
             return pinned, related
