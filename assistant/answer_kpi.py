@@ -76,7 +76,7 @@ def _status(p: ProgressKpi) -> str:
 
 def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi], intent: Intent) -> Draft:
     d = Draft()
-    want_actual = intent.has("actual", "met")
+    want_actual = intent.has("actual", "met", "report")
     show_boxes = want_actual or intent.has(
         "figure"
     )  # 「交付率は？」: the plan's figures and the latest actual

@@ -70,6 +70,7 @@ class Attr(StrEnum):
     NEW = "new"
     CHANGE = "change"
     PREVIOUS_YEAR = "previous_year"
+    REPORT = "report"  # the progress report as the scope (「報告書の方では？」)
 
 
 _unknown = sorted(set(_VOCAB) - {a.value for a in Attr})

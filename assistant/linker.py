@@ -116,6 +116,10 @@ class Linker:
     def idf(self, gram: str) -> float:
         return self._idf.get(gram, self._unknown)
 
+    def by_ref(self, ref: str) -> list[Link]:
+        """The entity with record ref `ref`, as a full-strength link."""
+        return [Link(e, 1.0, 1.0) for e in self.entities if e.ref == ref]
+
     def link(self, text: str, kinds: tuple[str, ...] | None = None, top: int = 5) -> list[Link]:
         """The entities `text` names best, strongest first."""
         q = self.content_grams(text)

@@ -147,6 +147,23 @@ def _conversation_subject(
     return [], [], nfkc(last_user)
 
 
+def _asks_report(intent: Intent, k: Knowledge) -> bool:
+    """Does a part ask what the progress report says (its scope word, or the report's own fiscal year)?"""
+    reported = {d.fiscal_year for d in k.catalog.documents if d.kind == "progress" and d.fiscal_year}
+    return intent.has("report") or bool(set(intent.years) & reported)
+
+
+def _in_report(first: Part, k: Knowledge, linker: Linker) -> tuple[str, ...]:
+    """The report's record for the first part's measure: the bullet or box that names the measure's name."""
+    names = [m.name for mid in first.ids if (m := k.primary(mid)) and m.name]
+    names += [x.entity.name for ref in first.pins for x in linker.by_ref(ref) if x.entity.kind == "measure"]
+    for name in names:
+        links = linker.link(name, kinds=("initiative", "progress_kpi"), top=1)
+        if links and links[0].name >= LINK_NAME:
+            return (links[0].entity.ref,)
+    return first.pins
+
+
 def _elliptic(intent: Intent) -> bool:
     """A part that asks no attribute of its own (「前の年は？」「R2は？」) repeats the previous question's."""
     return not (intent.asks - {"previous_year", "what", "figure", "actual"}) and len(intent.asks) <= 2
@@ -182,9 +199,8 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             intent = p.intent
             if _elliptic(intent):  # 「…の現状値は？R2は？」: the same attribute, another year
                 intent = replace(intent, asks=intent.asks | first.intent.asks)
-            parts[i] = replace(
-                p, intent=intent, ids=first.ids, pins=first.pins, context=first.text, carried=True
-            )
+            pins = _in_report(first, k, linker) if _asks_report(intent, k) else first.pins
+            parts[i] = replace(p, intent=intent, ids=first.ids, pins=pins, context=first.text, carried=True)
     if history and not first.ids and not first.pins:
         carried_ids, carried_pins, last_user = _conversation_subject(history, k, linker)
         short = len(re.sub(r"[\W\d_]", "", q)) <= 14 or first.intent.anaphoric
