@@ -110,16 +110,17 @@ def answer_what(k: Knowledge, mid: str) -> Draft:
 
 def answer_list(k: Knowledge, title: str, measures: list[Measure]) -> Draft:
     d = Draft()
-    seen: list[str] = []
-    for m in measures:
-        if m.measure_id in seen:
-            continue
-        seen.append(m.measure_id)
-        owners = "、".join(o.section for o in m.owners)
+    firsts = list({m.measure_id: m for m in reversed(measures)}.values())[::-1]  # first listing of each id
+    desks = {"、".join(o.section for o in m.owners) for m in firsts}
+    shared = desks.pop() if len(desks) == 1 else ""  # one department for all: said once, in the heading
+    for m in firsts:
+        owners = "" if shared else "、".join(o.section for o in m.owners)
         d.lines.append(f"・{m.measure_id} {m.name or '（調整中）'}" + (f"（{owners}）" if owners else ""))
         d.evidence.append(measure_evidence(m))
         d.measures.append(measure_dict(k, m.measure_id))
-    d.lines.insert(0, f"{title}は次の{len(seen)}件です。")
+    seen = [m.measure_id for m in firsts]
+    desk = f"（担当はいずれも{shared}）" if shared else ""
+    d.lines.insert(0, f"{title}は次の{len(seen)}件です{desk}。")
     d.derived.append(f"{len(seen)}件")
     return d
 
@@ -214,12 +215,13 @@ def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk 
             )
         )
     excerpt = _best_sentences(body, question, k) if question else body
-    d.lines.append(f"{k.titles.get(c.doc_id, c.doc_id)}には次のように書かれています: 「{excerpt}」")
+    d.lines.append(f"「{excerpt}」（{k.titles.get(c.doc_id, c.doc_id)}より）")
     return d
 
 
 def _best_sentences(body: str, question: str, k: Knowledge, limit: int = 420) -> str:
-    """The sentences of `body` that cover the question best, in source order, about `limit` characters."""
+    """The sentences of `body` that cover the question best, about `limit` characters: the best one first (the
+    direct answer), then the others in source order."""
     sents = [x for x in re.split(r"(?<=[。！？])|\n", body) if x.strip()]
     if len("".join(sents)) <= limit:
         return body
@@ -231,7 +233,9 @@ def _best_sentences(body: str, question: str, k: Knowledge, limit: int = 420) ->
             break
         keep.add(i)
         size += len(sents[i])
-    return "…".join(_runs([sents[i].strip() for i in sorted(keep)], sorted(keep)))
+    best = scored[0]
+    rest = sorted(keep - {best})
+    return "…".join([sents[best].strip(), *_runs([sents[i].strip() for i in rest], rest)])
 
 
 def _runs(texts: list[str], idx: list[int]) -> list[str]:

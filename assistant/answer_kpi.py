@@ -44,7 +44,9 @@ def plan_kpi_sentence(kpi: PlanKpi, intent: Intent) -> tuple[str, bool]:
     return f"目標指標「{kpi.item}」{unit}の{base + '、' if base else ''}{tail}", True
 
 
-def progress_sentence(p: ProgressKpi, title: str) -> str:
+def progress_sentence(p: ProgressKpi, title: str, verdict_first: bool = False) -> str:
+    """The box's figures, the figure first and the document last; with `verdict_first` (a 「達成した？」 question)
+    the 達成／未達 verdict leads."""
     parts = []
     if p.latest:
         parts.append(f"{p.latest_year_raw or ''}実績は{shown(p.latest, p.unit)}")
@@ -52,13 +54,13 @@ def progress_sentence(p: ProgressKpi, title: str) -> str:
         parts.append(f"基準値は{p.baseline_year_raw or ''}の{shown(p.baseline, p.unit)}")
     if p.target:
         parts.append(f"目標（{p.target_year_raw or ''}）は{shown(p.target, p.unit)}")
-    s = f"{title}によると、「{p.name}」の" + "、".join(parts)
+    s = f"「{p.name}」の" + "、".join(parts)
     if p.achievement_rate_raw:
-        s += f"で、達成率は{p.achievement_rate_raw}と記載されています"
-    s += "。"
+        s += f"で、達成率は{p.achievement_rate_raw}"
+    s += f"です（{title}）。"
     status = _status(p)
     if status:
-        s += status
+        s = f"{status}{s}" if verdict_first else f"{s}{status}"
     if p.notes:
         s += "（" + "、".join(p.notes) + "）"
     return s
@@ -71,7 +73,9 @@ def _status(p: ProgressKpi) -> str:
         return ""
     when = f"{p.latest_year_raw or '最新'}時点"
     target = f"目標（{p.target_year_raw or ''}）の{shown(p.target, p.unit)}"
-    return f"{when}で{target}に達しています。" if met else f"{when}では{target}に達していません。"
+    if met:
+        return f"達成: {when}で{target}に達しています。"
+    return f"未達: {when}では{target}に達していません。"
 
 
 def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi], intent: Intent) -> Draft:
@@ -101,6 +105,7 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
                 continue
             d.lines.append(s)
             d.evidence.append(kpi_evidence(kpi))
+    n_plan = len(d.lines)
     if want_actual and not boxes and plan_kpis and d.answerable:
         reports = [x.title for x in k.catalog.documents if x.kind == "progress"]
         d.lines.append(f"{'・'.join(reports) or '実績報告'}には、この指標の実績値は記載されていません。")
@@ -109,7 +114,7 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
         d.kpis.append(box_view(p))
         if not show_boxes and plan_kpis:
             continue
-        d.lines.append(progress_sentence(p, k.titles.get(p.doc_id, p.doc_id)))
+        d.lines.append(progress_sentence(p, k.titles.get(p.doc_id, p.doc_id), intent.has("met")))
         d.evidence.append(progress_evidence(p))
         _check_year_and_status(d, p, intent)
         if intent.has("change"):
@@ -128,6 +133,8 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
             d.evidence.append(kpi_evidence(plan))
         if plan and intent.has("met"):
             _compare_with_plan(d, plan, p)
+    if want_actual and len(d.lines) > n_plan and boxes:  # the actual asked for comes first, the plan after
+        d.lines = d.lines[n_plan:] + d.lines[:n_plan]
     if missing_year and not d.lines:
         years = "、".join(fy_phrase(y) for y in intent.years)
         labels = "、".join(plan_kpis[0].targets) if plan_kpis else ""
