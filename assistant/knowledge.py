@@ -104,15 +104,17 @@ class Knowledge:
         return found
 
     def goal_hits(self, question: str) -> list[str]:
+        """Goals the question names: whole, or by a distinctive run of their name (「働き方改革」 names
+        「…働き方改革の推進」) that no other goal shares."""
         q = squash(question)
         hits = [g for g in self.goals if squash(g) in q]
         if hits:
             return hits
-        for (
-            g
-        ) in self.goals:  # a distinctive part of the goal name: 「県民サービスの向上」 within a longer goal
-            parts = [p for p in re.split(r"[「」『』()（）\s・、]+|及び|並びに", g) if len(p) >= 5]
-            if any(squash(p) in q for p in parts):
+        for g in self.goals:
+            name = squash(g)
+            m = difflib.SequenceMatcher(None, q, name, autojunk=False).find_longest_match(0, len(q), 0, len(name))
+            run = q[m.a : m.a + m.size]
+            if len(run) >= 4 and not any(run in squash(o) for o in self.goals if o != g):
                 hits.append(g)
         return hits
 
