@@ -112,7 +112,9 @@ class Knowledge:
             return hits
         for g in self.goals:
             name = squash(g)
-            m = difflib.SequenceMatcher(None, q, name, autojunk=False).find_longest_match(0, len(q), 0, len(name))
+            m = difflib.SequenceMatcher(None, q, name, autojunk=False).find_longest_match(
+                0, len(q), 0, len(name)
+            )
             run = q[m.a : m.a + m.size]
             if len(run) >= 4 and not any(run in squash(o) for o in self.goals if o != g):
                 hits.append(g)

@@ -13,7 +13,6 @@ from assistant.answer import (
     answer_as_of,
     answer_glossary,
     answer_list,
-    answer_outline,
     answer_owner,
     answer_passage,
     answer_totals,
@@ -24,6 +23,7 @@ from assistant.facts import answer_claim, answer_which_measure
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
 from assistant.lookup import Lookup, abstain
+from assistant.outline import Outline
 from assistant.query import Part
 from assistant.retrieve import Hit, HybridSearcher
 from ingest.normalize import MEASURE_ID_RE, fiscal_year, normalize_measure_id
@@ -41,15 +41,7 @@ class Router(Lookup):
 
     def __init__(self, searcher: HybridSearcher, k: Knowledge, generic: set[str]) -> None:
         super().__init__(searcher, k, generic)
-        sections = k.catalog.sections
-        self._title_tokens = [(x, set(tokenize(x.title))) for x in sections if x.title]
-        self._children: dict[str, list] = {}
-        for x in sections:
-            parent = next(
-                (y for y in sections if y.doc_id == x.doc_id and y.path == x.path[:-1] and x.path), None
-            )
-            if parent is not None and parent is not x:
-                self._children.setdefault(parent.section_id, []).append(x)
+        self.outline = Outline(k, generic)
 
     def route(self, part: Part, hits: list[Hit]) -> tuple[Draft, list[str]]:
         """The answer to one part, and the measures related to it (suggested when it abstains)."""
@@ -117,41 +109,10 @@ class Router(Lookup):
             return answer_owner(k, focus[0], intent), related
         if ids and (intent.has("what", "glossary_maybe") or not intent.asks):
             return answer_what(k, ids[0]), related
-        outline = self._outline(q, intent, k)
+        outline = self.outline.answer(q, intent)
         if outline:
             return outline, related
         return self._passage(q, intent, hits, k), related
-
-    def _outline(self, q: str, intent: Intent, k: Knowledge) -> Draft | None:
-        """「Xって何？」 where X names a heading: answer with its sub-headings (or its sibling headings)."""
-        if intent.has("count", "figure") or (
-            not intent.has("what", "list") and not re.search(r"何と何|どれ|なに", q)
-        ):
-            return None
-        content = {
-            t
-            for t in tokenize(q)
-            if t not in self.generic
-            and t in k.vocabulary
-            and not t.isdigit()
-            and not (len(t) == 1 and not "\u4e00" <= t <= "\u9fff")
-        }
-        if not content:
-            return None
-        cands = [sec for sec, toks in self._title_tokens if content <= toks]
-        with_children = [(sec, kids) for sec in cands if (kids := self._children.get(sec.section_id))]
-        if with_children:
-            parent, kids = min(with_children, key=lambda x: len(x[0].title))
-            return answer_outline(parent, kids, k)
-        by_parent: dict[tuple[str, ...], list] = {}
-        for sec in cands:
-            by_parent.setdefault(tuple(sec.path[:-1]), []).append(sec)
-        groups = [g for g in by_parent.values() if len(g) >= 2]
-        if groups:
-            group = max(groups, key=len)
-            above = next((x for x in k.catalog.sections if x.path == list(group[0].path[:-1])), None)
-            return answer_outline(above, group, k)
-        return None
 
     def _person(self, q: str, hits: list[Hit], k: Knowledge) -> Draft:
         """A person or role (座長, 本部長) is answered only from a passage that names that role; staff names and
