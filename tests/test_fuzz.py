@@ -43,6 +43,11 @@ OPERATIONS = [
     "GET /measures/{measure_id}",
     "GET /kpis",
     "POST /admin/reindex",
+    "GET /documents/{doc_id}/passage",
+    "POST /feedback",
+    "GET /feedback",
+    "GET /conversations/{conversation_id}",
+    "PUT /conversations/{conversation_id}/turns/{position}",
 ]
 
 
