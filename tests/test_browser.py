@@ -397,3 +397,34 @@ def test_a_list_answer_for_a_department_with_20_measures_is_one_short_table(stac
     height = driver.execute_script("return arguments[0].getBoundingClientRect().height;", answer)
     assert height < 2500, f"the list answer is {height:.0f} px tall"
     _shots(driver, "list-answer", focus=answer)
+
+
+def test_a_row_of_the_kpi_page_opens_its_kpi_card(stack: Stack, driver) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    entries = httpx.get(f"{stack.api_url}/kpis", timeout=10).json()
+    row = next(i for i, k in enumerate(entries) if k["status"] == "未達")  # a row below the first
+    assert row < 9, "the row must be on screen without scrolling the grid"
+    _open(driver, stack.ui_url)
+    _click(driver, driver.find_element(By.XPATH, "//label[normalize-space(.)='KPI一覧']"))
+    canvas = _wait_for(lambda: _css(driver, '[data-testid="stDataFrame"] canvas'), 20, "the KPI table")[0]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", canvas)
+    time.sleep(0.5)
+    width, height = driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];", canvas
+    )
+    row_px = (
+        35  # Streamlit's data grid: a 35 px header, then 35 px rows; the selection box is the first column
+    )
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, int(-width / 2 + 16), int(-height / 2 + row_px * (row + 1) + row_px // 2)
+    ).click().perform()
+    title = entries[row]["item"]
+    _wait_for(
+        lambda: any(title in s.text for s in driver.find_elements(By.CSS_SELECTOR, "strong")),
+        20,
+        "the KPI card",
+    )
+    assert f"状況: {entries[row]['status']}" in driver.find_element(By.TAG_NAME, "body").text
+    _shots(driver, "kpi-row-opens-card")

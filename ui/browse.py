@@ -136,11 +136,11 @@ def show_kpis_page(client: ApiClient) -> None:
         selection_mode="single-row",
         key="kpi-table",
         column_config={
-            "施策": st.column_config.TextColumn(width="small"),
-            "指標": st.column_config.TextColumn(width="medium"),
-            "状況": st.column_config.TextColumn(width="small"),
-            "最新実績": st.column_config.TextColumn(width="small"),
-            "単位": st.column_config.TextColumn(width="small"),
+            "施策": st.column_config.TextColumn(width=70),
+            "指標": st.column_config.TextColumn(width=280),
+            "状況": st.column_config.TextColumn(width=90),
+            "最新実績": st.column_config.TextColumn(width=130),
+            "単位": st.column_config.TextColumn(width=80),
         },
     )
     if not shown:

@@ -179,9 +179,11 @@ def kpi_verdict(kpi: Kpi, progress: list[Kpi] | None = None) -> tuple[str, str]:
         parts.append(f"{box.get('latest_year_raw') or ''}実績 {with_unit(box['latest'].get('raw'), unit)}")
     if box is not None and isinstance(box.get("target"), dict):
         parts.append(f"{box.get('target_year_raw') or ''}目標 {with_unit(box['target'].get('raw'), unit)}")
-    elif not is_progress_kpi(kpi) and kpi.get("targets"):
-        year, q = list(kpi["targets"].items())[-1]
-        parts.append(f"{year}目標 {with_unit(q.get('raw'), unit)}（計画）")
+    elif not is_progress_kpi(kpi):
+        numeric = [(y, q) for y, q in (kpi.get("targets") or {}).items() if _value(q) is not None]
+        if numeric:
+            year, q = numeric[-1]
+            parts.append(f"{year}目標 {with_unit(q.get('raw'), unit)}（計画）")
     if box is not None and box.get("achievement_rate_raw"):
         parts.append(f"達成率 {box['achievement_rate_raw']}")
     return status, " ／ ".join(parts)
