@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant import conversations, feedback, passages
 from assistant.catalog import (
     UnknownMeasure,
     document_list,
@@ -101,6 +102,9 @@ def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
     _add_docs(app)
     _add_routes(app)
     app.include_router(openai_router)  # POST /v1/chat/completions, GET /v1/models (OpenAI-compatible)
+    app.include_router(passages.router)
+    app.include_router(feedback.router)
+    app.include_router(conversations.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

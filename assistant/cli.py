@@ -1,4 +1,4 @@
-"""The `policy-assistant` command: ingest, serve, ask, ui, demo, eval.
+"""The `policy-assistant` command: ingest, serve, ask, ui, demo, eval, feedback export.
 
 User errors (a bad corpus, a missing index, a bad option) print one clear line and exit with code 2.
 """
@@ -208,6 +208,36 @@ def demo(
 
     ready = get_settings().ready_timeout
     raise typer.Exit(run_demo(_data_dir(data_dir), api_port=api_port, ui_port=ui_port, ready_timeout=ready))
+
+
+feedback_app = typer.Typer(
+    no_args_is_help=True, help="Answer feedback users left in the chat (👍/👎, comments)."
+)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    data_dir: DataOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write [default: stdout]")
+    ] = None,
+) -> None:
+    """Export every stored feedback entry (oldest first) as CSV or JSON Lines."""
+    from assistant.userdata import EXPORT_FORMATS, db_path, export_feedback
+
+    if fmt not in EXPORT_FORMATS:
+        _fail(f"--format {fmt!r} is not supported; use one of: {', '.join(EXPORT_FORMATS)}")
+    path = db_path(_data_dir(data_dir))
+    if not path.is_file():
+        _fail(f"no feedback file {path}; it is created when a user rates an answer (check --data-dir)")
+    text = export_feedback(path.parent, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
 
 
 @app.command(name="eval")

@@ -2,7 +2,8 @@
 
 Both bind to 127.0.0.1 only. `run_demo` waits (bounded) until `GET /health` of the API and
 `GET /_stcore/health` of Streamlit answer, prints both URLs, and on Ctrl-C / SIGTERM stops each child by
-its own PID (SIGTERM, then SIGKILL after a grace period), so no server is left behind.
+its own PID (SIGTERM, then SIGKILL after a grace period), so no server is left behind. If the API process
+dies, `run_demo` restarts it once and keeps the UI up (the UI tells users the service is unavailable meanwhile).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ APP_PATH = Path(__file__).resolve().parent.parent / "ui" / "app.py"
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 180.0  # the default of Settings.ready_timeout (POLICY_ASSISTANT_READY_TIMEOUT)
 STOP_GRACE_S = 10.0
+API_RESTARTS = 1  # `demo` restarts an API that dies this many times; the UI stays up either way
 
 
 def ui_command(port: int) -> list[str]:
@@ -163,6 +165,7 @@ def run_demo(data_dir: Path, api_port: int, ui_port: int, ready_timeout: float =
         return 2
     api_url, ui_url = f"http://{HOST}:{api_port}", f"http://{HOST}:{ui_port}"
     children: list[subprocess.Popen[bytes]] = []
+    api: subprocess.Popen[bytes] | None
     try:
         with _stop_on_signals():
             api = subprocess.Popen(api_command(Path(data_dir), api_port), start_new_session=True)
@@ -177,13 +180,27 @@ def run_demo(data_dir: Path, api_port: int, ui_port: int, ready_timeout: float =
                 print(f"error: {error}", file=sys.stderr)
                 return 1
             print(f"API: {api_url}  (docs: {api_url}/docs)\nUI:  {ui_url}\nCtrl-C stops both.", flush=True)
+            restarts = 0
             while True:
-                for name, proc in (("API", api), ("UI", ui)):
-                    if proc.poll() is not None:
+                if ui.poll() is not None:
+                    print(f"error: the UI exited with code {ui.returncode}; stopping", file=sys.stderr)
+                    return ui.returncode or 1
+                if api is not None and api.poll() is not None:
+                    if restarts < API_RESTARTS:
+                        restarts += 1
                         print(
-                            f"error: the {name} exited with code {proc.returncode}; stopping", file=sys.stderr
+                            f"warning: the API exited with code {api.returncode}; restarting it",
+                            file=sys.stderr,
                         )
-                        return proc.returncode or 1
+                        api = subprocess.Popen(api_command(Path(data_dir), api_port), start_new_session=True)
+                        children.append(api)
+                    else:
+                        print(
+                            f"error: the API exited again with code {api.returncode}; the UI stays up and tells "
+                            "users the service is unavailable; fix the API and restart `policy-assistant demo`",
+                            file=sys.stderr,
+                        )
+                        api = None
                 time.sleep(0.5)
     except _Stop:
         print("stopping the API and the UI ...", flush=True)

@@ -43,6 +43,8 @@ class Citation(BaseModel):
     section: str | None = None
     location: str  # e.g. "L885-944"
     quote: str
+    line_start: int | None = Field(None, ge=1, description="first cited line (1-based), as in `location`")
+    line_end: int | None = Field(None, ge=1, description="last cited line; GET /documents/{doc_id}/passage")
 
 
 class AskResponse(BaseModel):

@@ -10,7 +10,7 @@ Chromium with an empty profile (cold cache), and prints per run:
 
 The browser is the system one (`/usr/bin/chromium`, `/usr/bin/chromedriver` from Debian's packages); the
 driver path is passed explicitly, so Selenium Manager never runs and nothing is downloaded.
-`tests/test_browser.py` uses the same helpers.
+`tests/test_browser.py` uses the same helpers (its screenshots go to the git-ignored `test-artifacts/`).
 """
 
 from __future__ import annotations

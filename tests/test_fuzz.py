@@ -49,6 +49,11 @@ OPERATIONS = [
     "POST /v1/chat/completions",
     "GET /v1/models",
     "GET /v1/models/{model}",
+    "GET /documents/{doc_id}/passage",
+    "POST /feedback",
+    "GET /feedback",
+    "GET /conversations/{conversation_id}",
+    "PUT /conversations/{conversation_id}/turns/{position}",
 ]
 
 

@@ -1,8 +1,9 @@
 """The Streamlit UI driven through `streamlit.testing` against a REAL API server started from corpus/.
 
 A visitor sees one example question per user group, asks, gets an answer with its sources, follows up,
-meets an abstention with related-measure buttons, browses measures and KPIs. Texts from the API or the
-user are shown literally; an unreachable API gives a message naming the URL and the command to run.
+meets an abstention with related-measure buttons, browses measures and KPIs, rates an answer, comes back
+to the same conversation. Texts from the API or the user are shown literally; every KPI status on screen is
+the API's; an unreachable API gives a message for end users with a retry button (the URL in small print).
 """
 
 from __future__ import annotations
@@ -22,9 +23,23 @@ from streamlit.testing.v1 import AppTest
 from assistant.launch import api_command
 from tests.conftest import free_port as _free_port
 from ui.charts import kpi_chart
+from ui.chat import UNAVAILABLE, turn_payload
 from ui.client import history_for_request
-from ui.kpi import STATUS_MET, STATUS_NO_DATA, STATUS_NOT_MET, group_kpis, kpi_points, kpi_row, kpi_status
-from ui.render import md_escape, readable_location
+from ui.kpi import (
+    STATUS_LABELS,
+    STATUS_MET,
+    STATUS_NO_ACTUAL,
+    STATUS_UNDETERMINED,
+    fill_status,
+    group_kpis,
+    kpi_points,
+    kpi_row,
+    kpi_title,
+    kpi_verdict,
+    status_map,
+    with_unit,
+)
+from ui.render import citation_range, md_escape, measure_table, readable_location
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 TIMEOUT = 120
@@ -139,9 +154,11 @@ def test_kpi_answer_shows_chart_and_table_toggle(app: AppTest) -> None:
 def test_abstention_says_so_and_offers_related_measures(app: AppTest) -> None:
     resp = _ask(app, "宮城県の来年度の職員採用試験の倍率は？")
     assert resp["answerable"] is False
-    assert app.info and "お答えできません" in app.info[0].value
+    assert [i.value for i in app.info] == [resp["answer"]], "the refusal is said once, in one box"
+    assert resp["answer"] not in _texts(app)
     related = [b for b in app.button if b.key.startswith("rel-")]
-    assert related and related[0].label.endswith("について教えて")
+    assert len(related) == len(resp["related"])
+    assert related and related[0].label.startswith(md_escape(resp["related"][0]) + " ")  # number and name
     related[0].click().run()
     assert not app.exception, app.exception
     asked = app.session_state["messages"][-2]["content"]
@@ -180,51 +197,170 @@ def test_measures_page_filters_by_department(app: AppTest) -> None:
 
 @pytest.mark.slow
 @pytest.mark.server
-def test_kpi_page_lists_every_kpi_with_a_status(app: AppTest, api_url: str) -> None:
+def test_kpi_page_shows_the_status_of_get_kpis_for_every_kpi(app: AppTest, api_url: str) -> None:
+    entries = httpx.get(f"{api_url}/kpis").json()
     app.radio(key="page").set_value("KPI一覧").run()
     assert not app.exception, app.exception
     table = app.dataframe[0].value
-    assert len(table) == len(httpx.get(f"{api_url}/kpis").json())
-    assert set(table["状況"]) <= {STATUS_MET, STATUS_NOT_MET, STATUS_NO_DATA}
-    assert {STATUS_MET, STATUS_NOT_MET} & set(table["状況"]), "linked progress figures give a status"
+    assert list(table["指標"]) == [kpi_title(k) for k in entries]
+    assert list(table["状況"]) == [k["status"] for k in entries], (
+        "the page shows the API's status, row by row"
+    )
+    assert set(table["状況"]) <= set(STATUS_LABELS)
+    assert {STATUS_MET, STATUS_NO_ACTUAL} <= set(table["状況"]), "達成 and 実績未公表 are different labels"
+    assert list(table.columns)[:4] == ["施策", "指標", "状況", "最新実績"], "status visible without scrolling"
     assert app.get("vega_lite_chart")
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_chat_shows_the_status_of_get_kpis_for_every_kpi(app: AppTest, api_url: str) -> None:
+    """Every KPI asked about in the chat: each KPI card of the answer says the status GET /kpis gives."""
+    statuses = status_map(httpx.get(f"{api_url}/kpis").json())
+    checked = 0
+    for entry in httpx.get(f"{api_url}/kpis").json():
+        resp = _ask(app, f"{kpi_title(entry)}の目標と実績は？")
+        shown = [t for t in _texts(app) if t.startswith("状況: ")]
+        groups = group_kpis(fill_status(resp["kpis"], statuses))
+        for kpi, _progress in groups:
+            if kpi.get("status") is not None and "status" in next(
+                (k for k in resp["kpis"] if k.get("kpi_id") == kpi.get("kpi_id")), {}
+            ):
+                assert kpi["status"] == statuses[kpi["kpi_id"]], kpi["kpi_id"]  # /ask agrees with /kpis
+        for (kpi, _), line in zip(groups, shown[-len(groups) :] if groups else [], strict=True):
+            assert line.startswith(f"状況: {statuses.get(str(kpi.get('kpi_id')), '不明')}"), (
+                kpi["kpi_id"],
+                line,
+            )
+            checked += 1
+        app.session_state["messages"] = []  # a fresh conversation for the next KPI
+    assert checked >= len(statuses) // 2, f"only {checked} KPI cards were shown"
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_thumbs_down_with_a_comment_reaches_the_feedback_page(app: AppTest, api_url: str) -> None:
+    resp = _ask(app, "無料公衆無線LANの整備はどこの課の担当ですか？")
+    down = next(b for b in app.button if b.key and b.key.startswith("fb-down-"))
+    down.click().run()
+    comment = next(t for t in app.text_area if t.key and t.key.startswith("fb-comment-"))
+    comment.input("担当課の表記が古い（AppTest）")  # a form: the value goes with the submit click
+    next(b for b in app.button if "FormSubmitter" in str(b.key)).click().run()
+    assert not app.exception, app.exception
+    items = httpx.get(f"{api_url}/feedback", params={"verdict": "down", "text": "（AppTest）"}).json()[
+        "items"
+    ]
+    assert items and items[0]["answer"] == resp["answer"] and items[0]["citations"] == resp["citations"]
+    app.radio(key="page").set_value("フィードバック").run()
+    assert not app.exception, app.exception
+    assert "担当課の表記が古い（AppTest）" in list(app.dataframe[0].value["コメント"])
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_new_session_with_the_conversation_id_in_the_url_shows_the_same_conversation(
+    app: AppTest, api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resp = _ask(app, "無料公衆無線LANの整備はどこの課の担当ですか？")
+    cid = app.query_params["c"][0] if isinstance(app.query_params["c"], list) else app.query_params["c"]
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["c"] = cid
+    again.run()  # a reload: a new session, only the URL is the same
+    assert not again.exception, again.exception
+    messages = again.session_state["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] and messages[1]["response"] == resp
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    again.button(key="new-conversation").click().run()
+    assert again.session_state["messages"] == [] and again.query_params["c"] != cid
 
 
 # --- no server needed ---------------------------------------------------------------------------------------
 
 
-def test_unreachable_api_names_the_url_and_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_api_says_so_for_end_users_and_keeps_the_question(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
     monkeypatch.setenv("POLICY_ASSISTANT_API_URL", url)
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception, at.exception
-    message = at.error[0].value
-    assert url in message and "make demo" in message and "policy-assistant serve" in message
+    assert at.warning[0].value == UNAVAILABLE  # for end users: no URL, no command
+    assert [b.label for b in at.button if b.key == "retry-top"] == ["再試行"]
+    detail = " ".join(c.value for c in at.caption)
+    assert md_escape(url) in detail and md_escape("policy-assistant serve") in detail  # small print
+    at.chat_input[0].set_value("質問です").run()
+    assert not at.exception, at.exception
+    assert at.session_state["failed"] == "質問です", "the question stays, with a retry button"
+    assert any(b.key == "retry-question" for b in at.button)
 
 
 def _q(value: float) -> dict:
     return {"raw": str(value), "value": value, "unit": None}
 
 
-def test_kpi_status_compares_latest_actual_with_same_year_or_final_target() -> None:
+def test_status_is_the_apis_and_figures_carry_their_units() -> None:
     plan = {
         "kpi_id": "p",
         "item": "x",
+        "unit": "箇所",
         "baseline": _q(10),
         "baseline_date_raw": "R2",
-        "targets": {"R3": _q(20), "R5": _q(40), "R6": _q(50)},
+        "targets": {"R5": {"raw": "1,731", "value": 1731.0}, "R6": {"raw": "2,003", "value": 2003.0}},
+        "status": STATUS_NO_ACTUAL,
     }
-    box = {"type": "progress_kpi", "kpi_id": "b", "name": "x", "latest": _q(45), "latest_year_raw": "R5"}
-    assert kpi_status(plan, [box])[0] == STATUS_MET  # 45 >= R5 target 40
-    alone = box | {"target": _q(50), "target_year_raw": "R6"}
-    assert kpi_status(alone)[0] == STATUS_NOT_MET  # no R5 target: the final one
-    falling = plan | {"targets": {"R6": _q(5)}}
-    assert kpi_status(falling, [box | {"latest": _q(4)}])[0] == STATUS_MET  # target below baseline
-    assert kpi_status(plan)[0] == STATUS_NO_DATA
-    restated = box | {"latest": _q(35), "target": _q(30), "target_year_raw": "R6"}
-    assert kpi_status(plan, [restated])[0] == STATUS_MET  # the report's own target, not the plan's R5 40
+    assert kpi_verdict(plan) == (STATUS_NO_ACTUAL, "R6目標 2,003箇所（計画）")
+    box = {"type": "progress_kpi", "kpi_id": "b", "name": "x", "latest": {"raw": "160者", "value": 160.0}}
+    box |= {"latest_year_raw": "R5", "target": {"raw": "100者", "value": 100.0}, "target_year_raw": "R6"}
+    box |= {"achievement_rate_raw": "138%", "status": STATUS_MET}
+    assert kpi_verdict(plan | {"status": STATUS_MET}, [box]) == (
+        STATUS_MET,
+        "R5実績 160者 ／ R6目標 100者 ／ 達成率 138%",
+    )
+    assert kpi_verdict({"kpi_id": "z", "item": "y"})[0] == "不明", "no status from the API: not guessed"
+    assert with_unit("80", "％") == "80％" and with_unit("希望職員のうち70", "％") == "希望職員のうち70％"
+    assert with_unit("前年度越え", "%") == "前年度越え"
+    filled = fill_status(
+        [{"kpi_id": "p"}, {"kpi_id": "q", "status": STATUS_UNDETERMINED}], {"p": STATUS_MET, "q": "x"}
+    )
+    assert [k["status"] for k in filled] == [STATUS_MET, STATUS_UNDETERMINED]
     years = [p["年度"] for p in kpi_points(plan, [box])]
     assert years == sorted(years) and years[0] == 2020 and years[-1] == 2024
+
+
+def test_citation_lines_come_from_the_fields_or_the_location() -> None:
+    assert citation_range({"location": "L885-921"}) == (885, 921)
+    assert citation_range({"location": "L12"}) == (12, 12)
+    assert citation_range({"location": "L5-9", "line_start": 6, "line_end": 7}) == (6, 7)
+    assert citation_range({"location": "p.3"}) is None
+
+
+def test_list_answer_names_the_shared_department_once() -> None:
+    owner = {"bureau": "部", "section": "課"}
+    other = {"bureau": "部2", "section": "課2"}
+    measures = [
+        {"measure_id": "企1", "name": "一", "owners": [owner]},
+        {"measure_id": "企2", "name": "二", "owners": [owner, other], "kpi_mark": True},
+    ]
+    heading, rows = measure_table(measures)
+    assert heading == "担当所属: 部 課"
+    assert rows == [
+        {"施策番号": "企1", "施策名": "一", "KPI": "", "共管": ""},
+        {"施策番号": "企2", "施策名": "二", "KPI": "★", "共管": "部2 課2"},
+    ]
+    assert "共管" not in measure_table(measures[:1])[1][0]
+
+
+def test_a_stored_turn_fits_one_request() -> None:
+    big = {"role": "assistant", "content": "a", "response": {"answer": "a", "kpis": [{"x": "長" * 30000}]}}
+    payload = turn_payload(big)
+    assert (
+        len(json.dumps(payload, ensure_ascii=False).encode()) < 64 * 1024
+        and payload["response"]["kpis"] == []
+    )
+    assert turn_payload({"role": "user", "content": "q", "feedback": "up"}) == {
+        "role": "user",
+        "content": "q",
+    }
 
 
 def test_history_drops_failed_turns_and_fits_the_body_limit() -> None:
@@ -259,6 +395,7 @@ PLAN = {
     "baseline_date_raw": "R2",
     "targets": {"R5": _q(40), "R6": _q(50)},
     "location": "L10-12",
+    "status": "実績未公表",
 }
 BOX = {
     "type": "progress_kpi",
@@ -283,7 +420,8 @@ LONE = {
     "latest_year": None,
     "target": _q(60),
     "target_year_raw": "R6",
-    "achievement_rate_raw": "100%",  # printed rate: the status comes from the values, not from this
+    "achievement_rate_raw": "100%",
+    "status": "達成",  # the API's verdict (its printed rate); the UI shows it, never recomputes it
     "notes": [],
     "goal": "目標1",
     "location": "L50-60",
@@ -401,9 +539,9 @@ def test_kpi_page_lists_plan_and_progress_kpis(fake_app: AppTest) -> None:
     assert not fake_app.exception, fake_app.exception
     table = fake_app.dataframe[0].value
     assert list(table["指標"]) == ["計画の指標", "報告書だけの指標"]
-    assert list(table["状況"]) == [STATUS_NO_DATA, STATUS_NOT_MET]  # 30 < 60 although the report prints 100%
+    assert list(table["状況"]) == [STATUS_NO_ACTUAL, STATUS_MET]  # as the API says (30 < 60, printed 100%)
     assert list(table["資料"]) == ["計画", "進捗報告"]
     assert list(table["単位"])[1] == "%" and "R6" in list(table["目標"])[1]
-    row = kpi_row(LONE | {"latest": _q(70)})
-    assert row["状況"] == STATUS_MET and row["達成率（報告書）"] == "100%"
-    assert kpi_row(LONE | {"target": {"raw": "前年度越え", "value": None}})["状況"] == STATUS_NO_DATA
+    assert "実績未公表: 1件" in " ".join(_texts(fake_app)) and "目標なし: 0件" in " ".join(_texts(fake_app))
+    row = kpi_row(LONE | {"status": STATUS_UNDETERMINED})
+    assert row["状況"] == STATUS_UNDETERMINED and row["達成率（報告書）"] == "100%"

@@ -1,7 +1,8 @@
 """Altair chart of one KPI: baseline, targets and reported actuals on one fiscal-year axis.
 
 The x axis is the Western fiscal year labelled with its era year (2020 -> R2). Targets are a dashed line
-with points, actuals a solid line with points, and the latest actual carries its printed value as a label.
+with points, actuals a solid line with points, and the latest actual carries its printed value as a label; when
+the plan and the report print different baselines, each baseline point is labelled with its source.
 """
 
 from __future__ import annotations
@@ -48,7 +49,15 @@ def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> 
     color = alt.Color(
         "区分:N",
         scale=alt.Scale(domain=kinds, range=[_COLORS[k] for k in kinds]),
-        legend=alt.Legend(title=None, orient="bottom"),
+        # compact, so the three series fit under a 390 px wide phone chart
+        legend=alt.Legend(
+            title=None,
+            orient="bottom",
+            direction="horizontal",
+            columnPadding=6,
+            symbolSize=50,
+            labelFontSize=11,
+        ),
     )
     tooltip = [
         alt.Tooltip("年度表示:N", title="年度"),
@@ -74,6 +83,14 @@ def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> 
                 filled=True, size=90, shape="diamond"
             )
         )
+    baselines = df[df["区分"] == BASELINE]
+    if len(baselines) > 1:  # the plan and the report print different baselines: say which is which
+        label = baselines.assign(ラベル=baselines["出典"] + " " + baselines["表示値"].astype(str))
+        layers.append(
+            alt.Chart(label)
+            .mark_text(dx=8, align="left", fontSize=10)
+            .encode(x=x, y=y, text="ラベル:N", color=alt.value(_COLORS[BASELINE]))
+        )
     if not layers:  # no point at all: an empty frame still needs one layer
         layers.append(base.mark_point())
     latest = _latest_actual(df)
@@ -87,7 +104,7 @@ def kpi_chart(points: list[dict[str, Any]], unit: str = "", title: str = "") -> 
     chart = alt.LayerChart(layer=layers)
     if title:
         chart = chart.properties(title=title)
-    return chart.properties(height=260)
+    return chart.properties(height=260)  # type: ignore[return-value]
 
 
 def _latest_actual(df: pd.DataFrame) -> pd.DataFrame | None:

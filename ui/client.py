@@ -131,3 +131,29 @@ class ApiClient:
 
     def documents(self) -> list[dict[str, Any]]:
         return self._request("GET", "/documents", _BROWSE_TIMEOUT)
+
+    def passage(self, doc_id: str, start: int, end: int) -> dict[str, Any]:
+        """The cited lines inside their section (`GET /documents/{doc_id}/passage`)."""
+        path = f"/documents/{quote(doc_id, safe='')}/passage"
+        return self._request("GET", path, _BROWSE_TIMEOUT, params={"start": start, "end": end})
+
+    def send_feedback(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/feedback", _BROWSE_TIMEOUT, json=payload)
+
+    def feedback(
+        self, verdict: str | None = None, text: str | None = None, limit: int = 50
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if verdict:
+            params["verdict"] = verdict
+        if text:
+            params["text"] = text
+        return self._request("GET", "/feedback", _BROWSE_TIMEOUT, params=params)
+
+    def conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        body = self._request("GET", f"/conversations/{quote(conversation_id, safe='')}", _BROWSE_TIMEOUT)
+        return list(body.get("turns") or [])
+
+    def put_turn(self, conversation_id: str, position: int, turn: dict[str, Any]) -> None:
+        path = f"/conversations/{quote(conversation_id, safe='')}/turns/{position}"
+        self._request("PUT", path, _BROWSE_TIMEOUT, json=turn)

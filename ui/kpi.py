@@ -1,9 +1,10 @@
-"""KPI data as the UI shows it: chart points, achievement status and table rows.
+"""KPI data as the UI shows it: chart points, the API's status with its printed figures, and table rows.
 
 Works on the JSON dicts the API returns: plan KPIs (`PlanKpi`: item, baseline, baseline_date_raw, targets
 {"R3": Quantity, ...}, optionally "progress": [linked boxes]) and progress-report KPI boxes (`ProgressKpi`:
 name, baseline, baseline_year_raw, latest, latest_year_raw, target, target_year_raw). Every figure and year
-comes from those records; nothing about the corpus is known here.
+comes from those records; the status is the API's `status` field (one rule, assistant/status.py), never
+decided here; nothing about the corpus is known here.
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ __all__ = [
     "ACTUAL",
     "STATUS_MET",
     "STATUS_NOT_MET",
-    "STATUS_NO_DATA",
+    "STATUS_NO_ACTUAL",
+    "STATUS_NO_TARGET",
+    "STATUS_UNDETERMINED",
+    "STATUS_LABELS",
+    "STATUS_UNKNOWN",
+    "with_unit",
     "is_progress_kpi",
     "kpi_title",
     "kpi_unit",
     "group_kpis",
     "kpi_points",
-    "kpi_status",
+    "kpi_verdict",
+    "status_map",
+    "fill_status",
     "kpi_row",
     "year_label",
 ]
@@ -32,9 +40,14 @@ __all__ = [
 BASELINE = "基準値"
 TARGET = "目標値"
 ACTUAL = "実績値"
+# The labels of the API's `status` field (assistant/status.py), in the order the KPI page counts them.
 STATUS_MET = "達成"
 STATUS_NOT_MET = "未達"
-STATUS_NO_DATA = "データなし"
+STATUS_NO_ACTUAL = "実績未公表"
+STATUS_NO_TARGET = "目標なし"
+STATUS_UNDETERMINED = "判定不可"
+STATUS_LABELS = (STATUS_MET, STATUS_NOT_MET, STATUS_NO_ACTUAL, STATUS_NO_TARGET, STATUS_UNDETERMINED)
+STATUS_UNKNOWN = "不明"  # an entry without `status` (an older API)
 
 Kpi = dict[str, Any]
 Point = dict[str, Any]
@@ -143,38 +156,44 @@ def kpi_points(kpi: Kpi, progress: list[Kpi] | None = None) -> list[Point]:
     return sorted(out, key=lambda p: (p["年度"], [BASELINE, TARGET, ACTUAL].index(p["区分"])))
 
 
-def kpi_status(kpi: Kpi, progress: list[Kpi] | None = None) -> tuple[str, str]:
-    """(status, explanation): the latest actual against the target of the same year, else the final target.
+def with_unit(raw: Any, unit: str) -> str:
+    """A printed figure with its unit: `1,731` + 箇所 -> `1,731箇所`; `160者` stays as printed."""
+    text = str(raw or "").strip()
+    if text and unit and text[-1:].isdigit():
+        return f"{text}{unit}"
+    return text
 
-    When the document that reports the actual also prints a target, that target is used (a progress report
-    may restate the plan's target); otherwise the plan's. The direction comes from the records: when the
-    final target is below the baseline, lower is better.
-    """
-    points = kpi_points(kpi, progress)
-    actuals = [p for p in points if p["区分"] == ACTUAL]
-    if not actuals or not any(p["区分"] == TARGET for p in points):
-        return STATUS_NO_DATA, "実績値または目標値が記録にありません"
-    latest = max(actuals, key=lambda p: p["年度"])
-    targets = [p for p in points if p["区分"] == TARGET and p["出典"] == latest["出典"]]
-    targets = targets or [p for p in points if p["区分"] == TARGET]
-    same = [t for t in targets if t["年度"] == latest["年度"]]
-    target = same[0] if same else max(targets, key=lambda p: p["年度"])
-    baselines = [p for p in points if p["区分"] == BASELINE]
-    final = max(targets, key=lambda p: p["年度"])
-    lower_is_better = bool(baselines) and final["値"] < min(baselines, key=lambda p: p["年度"])["値"]
-    met = latest["値"] <= target["値"] if lower_is_better else latest["値"] >= target["値"]
-    why = (
-        f"{era_label(latest['年度'])}実績 {latest['表示値']} / "
-        f"{era_label(target['年度'])}目標 {target['表示値']}（{target['出典']}）"
-    )
-    return (STATUS_MET if met else STATUS_NOT_MET), why
+
+def _box_of(kpi: Kpi, progress: list[Kpi]) -> Kpi | None:
+    return kpi if is_progress_kpi(kpi) else next(iter(progress), None)
+
+
+def kpi_verdict(kpi: Kpi, progress: list[Kpi] | None = None) -> tuple[str, str]:
+    """(status, figures): the status the API computed (`status` field; the UI never decides it) and the
+    printed figures it rests on, with units, e.g. ("達成", "R5実績 160者 ／ R6目標 100者 ／ 達成率 138%")."""
+    status = str(kpi.get("status") or STATUS_UNKNOWN)
+    unit = kpi_unit(kpi, progress)
+    box = _box_of(kpi, list(progress or []))
+    parts: list[str] = []
+    if box is not None and isinstance(box.get("latest"), dict):
+        parts.append(f"{box.get('latest_year_raw') or ''}実績 {with_unit(box['latest'].get('raw'), unit)}")
+    if box is not None and isinstance(box.get("target"), dict):
+        parts.append(f"{box.get('target_year_raw') or ''}目標 {with_unit(box['target'].get('raw'), unit)}")
+    elif not is_progress_kpi(kpi):
+        numeric = [(y, q) for y, q in (kpi.get("targets") or {}).items() if _value(q) is not None]
+        if numeric:
+            year, q = numeric[-1]
+            parts.append(f"{year}目標 {with_unit(q.get('raw'), unit)}（計画）")
+    if box is not None and box.get("achievement_rate_raw"):
+        parts.append(f"達成率 {box['achievement_rate_raw']}")
+    return status, " ／ ".join(parts)
 
 
 def kpi_row(kpi: Kpi, progress: list[Kpi] | None = None) -> dict[str, str]:
     """One row of the KPI一覧 table (all cells are strings, shown as text)."""
     progress = list(progress or [])
     boxes = ([kpi] if is_progress_kpi(kpi) else []) + progress
-    status, why = kpi_status(kpi, progress)
+    status, why = kpi_verdict(kpi, progress)
     points = kpi_points(kpi, progress)
     base = next((p for p in points if p["区分"] == BASELINE), None)
     latest = max((p for p in points if p["区分"] == ACTUAL), key=lambda p: p["年度"], default=None)
@@ -188,16 +207,39 @@ def kpi_row(kpi: Kpi, progress: list[Kpi] | None = None) -> dict[str, str]:
     return {
         "施策": "、".join(ids),
         "指標": kpi_title(kpi),
-        "単位": kpi_unit(kpi, progress),
-        "基準値": f"{base['表示値']}（{era_label(base['年度'])}）" if base else "",
-        "目標": "、".join(targets),
+        "状況": status,
         "最新実績": f"{latest['表示値']}（{era_label(latest['年度'])}）" if latest else "",
+        "単位": kpi_unit(kpi, progress),
         "達成率（報告書）": "、".join(
             str(b["achievement_rate_raw"]) for b in boxes if b.get("achievement_rate_raw")
         ),
-        "状況": status,
         "根拠": why,
+        "基準値": f"{base['表示値']}（{era_label(base['年度'])}）" if base else "",
+        "目標": "、".join(targets),
         "資料": "計画＋進捗報告"
         if (boxes and not is_progress_kpi(kpi))
         else ("進捗報告" if boxes else "計画"),
     }
+
+
+def status_map(entries: list[Kpi]) -> dict[str, str]:
+    """kpi_id -> the API's `status`, from `GET /kpis` entries and the boxes linked to them."""
+    out: dict[str, str] = {}
+    for k in entries:
+        for e in [k, *(k.get("progress") or [])]:
+            if e.get("kpi_id") and e.get("status"):
+                out[str(e["kpi_id"])] = str(e["status"])
+    return out
+
+
+def fill_status(kpis: list[Kpi], statuses: dict[str, str]) -> list[Kpi]:
+    """`kpis` (e.g. of an /ask response) where an entry without `status` takes the one `GET /kpis` gives
+    for the same `kpi_id`; an entry that carries `status` keeps it."""
+    out = []
+    for k in kpis:
+        if not k.get("status") and statuses.get(str(k.get("kpi_id"))):
+            k = k | {"status": statuses[str(k["kpi_id"])]}
+        if k.get("progress"):
+            k = k | {"progress": fill_status(list(k["progress"]), statuses)}
+        out.append(k)
+    return out

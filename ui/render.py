@@ -14,11 +14,26 @@ from typing import Any
 import streamlit as st
 
 from ui.charts import kpi_chart, points_frame
-from ui.kpi import group_kpis, kpi_points, kpi_status, kpi_title, kpi_unit
+from ui.kpi import (
+    STATUS_MET,
+    STATUS_NOT_MET,
+    group_kpis,
+    kpi_points,
+    kpi_title,
+    kpi_unit,
+    kpi_verdict,
+)
 
 __all__ = [
     "md_escape",
     "citation_label",
+    "citation_range",
+    "reading_label",
+    "show_passage",
+    "show_verdicts",
+    "measure_table",
+    "LIST_MIN",
+    "MANY_SOURCES",
     "readable_location",
     "owner_text",
     "show_answer",
@@ -26,6 +41,10 @@ __all__ = [
     "show_measure_card",
     "show_kpi",
 ]
+
+LIST_MIN = 6  # an answer with this many measures is a list answer: one table, not one card each
+MANY_SOURCES = 5
+_BADGE = {STATUS_MET: "green", STATUS_NOT_MET: "red"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'])")
 
@@ -74,13 +93,67 @@ def owner_text(owner: dict[str, Any]) -> str:
     return f"{name}（事業開始 {start}）"
 
 
-def show_citations(citations: list[dict[str, Any]]) -> None:
+def citation_range(c: dict[str, Any]) -> tuple[int, int] | None:
+    """The cited lines (start, end): the citation's `line_start`/`line_end` when the API sends them, else
+    parsed from `location` (`L885-921`, `L12`); None when the location names no line."""
+    if isinstance(c.get("line_start"), int) and c["line_start"] > 0:
+        return c["line_start"], int(c.get("line_end") or c["line_start"])
+    m = _LINES.search(str(c.get("location") or ""))
+    if not m:
+        return None
+    start = int(m.group(1))
+    return start, int(m.group(2) or start)
+
+
+def reading_label(c: dict[str, Any]) -> str:
+    """Where a citation points, as people read it: `資料名 ｜ 章 > 節 ｜ 企15` (lines stay a small detail)."""
+    parts = [str(c.get("doc_title") or c.get("doc_id") or "")]
+    if c.get("section"):
+        parts.append(str(c["section"]))
+    if c.get("measure_id"):
+        parts.append(str(c["measure_id"]))
+    return " ｜ ".join(p for p in parts if p)
+
+
+OpenSource = Callable[[dict[str, Any]], None]
+
+
+def show_citations(citations: list[dict[str, Any]], key: str, open_source: OpenSource | None = None) -> None:
+    """Each source as an expander (its quote and a 「原文で見る」 button); more than `MANY_SOURCES` sources
+    fold into one expander so a long list answer stays short."""
     if not citations:
+        return
+    if len(citations) > MANY_SOURCES:
+        with st.expander(f"出典（{len(citations)}件）"):
+            for n, c in enumerate(citations, start=1):
+                st.caption(md_escape(citation_label(c, n)))
+                _source_button(c, f"{key}-{n}", open_source)
         return
     st.caption("出典")
     for n, c in enumerate(citations, start=1):
         with st.expander(md_escape(citation_label(c, n))):
             st.text(str(c.get("quote") or ""))
+            _source_button(c, f"{key}-{n}", open_source)
+
+
+def _source_button(c: dict[str, Any], key: str, open_source: OpenSource | None) -> None:
+    if open_source is not None and citation_range(c):
+        st.button("原文で見る", key=f"src-{key}", on_click=open_source, args=(c,), icon=":material/article:")
+
+
+def show_passage(p: dict[str, Any]) -> None:
+    """The source viewer's body: the section path people read, the section's cleaned text with the cited
+    blocks highlighted, and the line range as a small technical detail."""
+    st.markdown(f"**{md_escape(p.get('section_label') or p.get('doc_title'))}**")
+    st.caption(md_escape(f"{p.get('doc_title')} ｜ 引用箇所 {readable_location(p.get('location'))}"))
+    for b in p.get("blocks") or []:
+        if b.get("cited"):
+            with st.container(border=True, key=f"cited-{b.get('line_start')}-{b.get('line_end')}"):
+                st.caption(md_escape(f"▶ 引用箇所（{readable_location(b.get('location'))}）"))
+                lines = [ln for ln in str(b.get("text") or "").split("\n") if ln.strip()]
+                st.markdown("  \n".join(f":orange-background[{md_escape(ln)}]" for ln in lines))
+        else:
+            st.text(str(b.get("text") or ""))
 
 
 def show_measure_card(m: dict[str, Any]) -> None:
@@ -107,8 +180,8 @@ def show_kpi(kpi: dict[str, Any], progress: list[dict[str, Any]], key: str) -> N
     points = kpi_points(kpi, progress)
     with st.container(border=True):
         st.markdown(f"**{md_escape(title)}**" + (f"（{md_escape(unit)}）" if unit else ""))
-        status, why = kpi_status(kpi, progress)
-        st.text(f"状況: {status}（{why}）")
+        status, why = kpi_verdict(kpi, progress)
+        st.text(f"状況: {status}" + (f"（{why}）" if why else ""))
         if not points:
             st.text("グラフにできる数値が記録にありません。")
             return
@@ -119,25 +192,93 @@ def show_kpi(kpi: dict[str, Any], progress: list[dict[str, Any]], key: str) -> N
             st.dataframe(frame.rename(columns={"年度表示": "年度", "表示値": "値"}), hide_index=True)
 
 
-def show_answer(resp: dict[str, Any], key: str, ask: Callable[[str], None]) -> None:
-    """A full answer: text, abstention notice with related-measure buttons, citations, cards, charts."""
-    st.text(str(resp.get("answer") or ""))
-    if not resp.get("answerable", True):
-        st.info("資料の中に根拠が見つからなかったため、この質問にはお答えできません。")
-        related = [str(r) for r in resp.get("related") or []]
-        if related:
-            st.caption("関連する施策について質問する")
-            cols = st.columns(min(len(related), 4))
-            for i, mid in enumerate(related):
-                text = f"{mid}について教えて"
-                cols[i % len(cols)].button(md_escape(text), key=f"rel-{key}-{i}", on_click=ask, args=(text,))
-    show_citations(resp.get("citations") or [])
+def show_verdicts(groups: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    """The KPI verdict first: one line per KPI (at most three), status badge from the API, then the figures."""
+    for kpi, progress in groups[:3]:
+        status, figures = kpi_verdict(kpi, progress)
+        badge = f":{_BADGE.get(status, 'gray')}-badge[{md_escape(status)}]"
+        unit = kpi_unit(kpi, progress)
+        title = kpi_title(kpi) + (f"（{unit}）" if unit else "")
+        st.markdown(f"{badge} **{md_escape(title)}**" + (f"　{md_escape(figures)}" if figures else ""))
+
+
+def _owner_names(m: dict[str, Any]) -> list[str]:
+    return [
+        " ".join(str(o.get(k) or "") for k in ("bureau", "section")).strip() for o in m.get("owners") or []
+    ]
+
+
+def measure_table(measures: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+    """A list answer as (heading, rows): the owners every measure shares once as the heading; a row names
+    only its other owners (共管), and the column is left out when no row has one."""
+    shared = set.intersection(*(set(_owner_names(m)) for m in measures)) if measures else set()
+    common = [o for o in _owner_names(measures[0]) if o in shared] if measures else []
+    rows = []
+    for m in measures:
+        row = {"施策番号": str(m.get("measure_id") or ""), "施策名": str(m.get("name") or "（名称なし）")}
+        row["KPI"] = "★" if m.get("kpi_mark") else ""
+        row["担当所属" if not common else "共管"] = "、".join(o for o in _owner_names(m) if o not in shared)
+        rows.append(row)
+    if common and not any(r.get("共管") for r in rows):
+        rows = [{k: v for k, v in r.items() if k != "共管"} for r in rows]
+    return (f"担当所属: {'、'.join(common)}" if common else ""), rows
+
+
+def _related_buttons(
+    resp: dict[str, Any], key: str, ask: Callable[[str], None], names: dict[str, str]
+) -> None:
+    related = [str(r) for r in resp.get("related") or []]
+    if not related:
+        return
+    st.caption("関連する施策について質問する")
+    cols = st.columns(min(len(related), 3))
+    for i, mid in enumerate(related):
+        label = f"{mid} {names[mid]}" if names.get(mid) else mid
+        cols[i % len(cols)].button(
+            md_escape(label),
+            key=f"rel-{key}-{i}",
+            on_click=ask,
+            args=(f"{mid}について教えて",),
+            width="stretch",
+        )
+
+
+def show_answer(
+    resp: dict[str, Any],
+    key: str,
+    ask: Callable[[str], None],
+    open_source: OpenSource | None = None,
+    names: dict[str, str] | None = None,
+) -> None:
+    """An answer, verdict first: KPI status lines, the answer text (a refusal once, in one box), then the
+    sources, then a compact table (list answers) or the measure cards, then the KPI charts."""
+    text = str(resp.get("answer") or "")
+    groups = group_kpis(resp.get("kpis") or [])
     measures = resp.get("measures") or []
-    if measures:
+    if not resp.get("answerable", True):
+        st.info(text)
+        _related_buttons(resp, key, ask, names or {})
+    else:
+        show_verdicts(groups)
+        lines = text.split("\n")
+        if len(measures) >= LIST_MIN and len(lines) > 3:
+            st.text(lines[0])
+            with st.expander("回答の全文"):
+                st.text(text)
+        else:
+            st.text(text)
+    show_citations(resp.get("citations") or [], key, open_source)
+    if len(measures) >= LIST_MIN:
+        heading, rows = measure_table(measures)
+        st.caption(md_escape(f"施策一覧（{len(rows)}件）"))
+        if heading:
+            st.markdown(f"**{md_escape(heading)}**")
+        height = min(35 * (len(rows) + 1) + 3, 1200)  # every row on screen, no inner scrolling
+        st.dataframe(rows, hide_index=True, width="stretch", height=height, key=f"list-{key}")
+    elif measures:
         st.caption("関連する施策")
         for m in measures:
             show_measure_card(m)
-    groups = group_kpis(resp.get("kpis") or [])
     if groups:
         st.caption("関連する目標指標（KPI）")
         for i, (kpi, progress) in enumerate(groups):
