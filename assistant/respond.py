@@ -46,6 +46,8 @@ def respond(
             section=e.section,
             location=f"L{e.line_start}-{e.line_end}",
             quote=e.quote[:500],
+            line_start=e.line_start or None,
+            line_end=max(e.line_end, e.line_start) or None,
         )
         for e in _dedupe(d.evidence)
     ]
