@@ -21,6 +21,7 @@ from assistant.verify import verify_lines
 __all__ = ["respond"]
 
 log = logging.getLogger("policy_assistant.service")
+MAX_RELATED = 5
 
 
 def respond(
@@ -55,14 +56,14 @@ def respond(
         related = related_ids([], hits)
     answer = "\n".join(lines)
     if not d.answerable and related:
-        answer += f"\n{RELATED_PREFIX}{'、'.join(related[:5])}"
+        answer += f"\n{RELATED_PREFIX}{'、'.join(related[:MAX_RELATED])}"
     return AskResponse(
         answer=answer,
         answerable=d.answerable and bool(lines),
         citations=citations,
         measures=[m for m in d.measures if m],
         kpis=d.kpis,
-        related=related[:8],
+        related=related[:MAX_RELATED],  # the same measures the text suggests
     )
 
 
