@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.knowledge import Knowledge
+from ingest.chunk import render_kpi, render_measure, render_progress_kpi
 from ingest.normalize import era_label, nfkc
 from ingest.records import Measure, PlanKpi, ProgressKpi, Quantity
 
@@ -72,9 +73,8 @@ def shown(q: Quantity | None, unit: str | None = None) -> str:
 
 
 def measure_evidence(m: Measure) -> Evidence:
-    owners = "、".join(f"{o.bureau} {o.section} {o.start_year_raw or '-'}" for o in m.owners)
-    quote = f"{m.measure_id} {m.name or '（調整中）'} {owners} {m.goal}".strip()
-    return Evidence(m.doc_id, m.line_start, m.line_end, quote, m.measure_id, m.goal or None)
+    """A measure listing as cited: the same rendering its chunk has (ingest/chunk.py)."""
+    return Evidence(m.doc_id, m.line_start, m.line_end, render_measure(m), m.measure_id, m.goal or None)
 
 
 def measure_dict(k: Knowledge, mid: str) -> dict[str, Any]:
@@ -102,20 +102,12 @@ def measure_name(k: Knowledge, mid: str) -> str:
 
 
 def kpi_evidence(kpi: PlanKpi) -> Evidence:
-    targets = " ".join(f"{lab} {q.raw}" for lab, q in kpi.targets.items())
-    quote = f"{kpi.measure_ref_raw} {kpi.item} （{kpi.unit or ''}） {shown(kpi.baseline)} （{kpi.baseline_date_raw}） {targets}"
+    """A plan KPI row as cited: the rendering of its chunk."""
     mid = kpi.measure_ids[0] if kpi.measure_ids else None
-    return Evidence(kpi.doc_id, kpi.line_start, kpi.line_end, quote, mid, kpi.goal or None)
+    return Evidence(kpi.doc_id, kpi.line_start, kpi.line_end, render_kpi(kpi), mid, kpi.goal or None)
 
 
 def progress_evidence(p: ProgressKpi) -> Evidence:
-    bits = [
-        p.name,
-        f"{p.baseline_year_raw or ''} {shown(p.baseline)}" if p.baseline else "",
-        f"{p.latest_year_raw or ''} {shown(p.latest)}" if p.latest else "",
-        f"目標（{p.target_year_raw}）{shown(p.target)}" if p.target else "",
-        f"達成率{p.achievement_rate_raw}" if p.achievement_rate_raw else "",
-        *p.notes,
-    ]
+    """A report KPI box as cited: the rendering of its chunk."""
     mid = p.measure_ids[0] if p.measure_ids else None
-    return Evidence(p.doc_id, p.line_start, p.line_end, " ".join(b for b in bits if b), mid, p.goal or None)
+    return Evidence(p.doc_id, p.line_start, p.line_end, render_progress_kpi(p, ""), mid, p.goal or None)
