@@ -214,6 +214,8 @@ def _add_routes(app: FastAPI) -> None:
                 embedder_spec=settings.embedder,
                 chroma_host=settings.chroma_host,
                 chroma_port=settings.chroma_port,
+                max_shrink=settings.max_shrink,
+                max_document_bytes=settings.max_document_bytes,
             )
             switched = assistant.reload()
         except IngestError as exc:

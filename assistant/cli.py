@@ -47,8 +47,15 @@ def ingest(
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
     force: Annotated[bool, typer.Option(help="rebuild even if the corpus is unchanged")] = False,
+    accept_changes: Annotated[
+        bool,
+        typer.Option(
+            "--accept-changes",
+            help="let a shrink beyond POLICY_ASSISTANT_MAX_SHRINK or repeated records replace the serving index",
+        ),
+    ] = False,
 ) -> None:
-    """Parse the corpus into records, chunk, embed and index them."""
+    """Parse the corpus into records, chunk, embed and index them; sanity gates guard the serving index."""
     from ingest.index import ingest as run_ingest
 
     settings = get_settings()
@@ -64,24 +71,38 @@ def ingest(
             chroma_port=settings.chroma_port,
             progress=bar,
             force=force,
+            accept_changes=accept_changes,
+            max_shrink=settings.max_shrink,
+            max_document_bytes=settings.max_document_bytes,
         )
     except IngestError as exc:
+        bar.close()
         _fail(str(exc))
         return
     bar.close()
-    s = result.summary
+    if result.repaired:
+        typer.echo(f"the serving index was damaged ({result.repaired}); rebuilt it")
+    s, stated = result.summary, result.stated
+
+    def said(*keys: str) -> str:
+        """The counts the documents state about themselves, beside the parsed ones (a drifting parse shows)."""
+        got = [str(stated[k]) if k in stated else "-" for k in keys]
+        return f"   [the documents state {' / '.join(got)}]" if any(k in stated for k in keys) else ""
+
     state = "unchanged, nothing to do" if result.unchanged else f"built in {result.seconds:.1f} s"
     typer.echo(f"index {result.index_dir} ({state})")
     typer.echo(f"  documents          {s['documents']}")
     typer.echo(
         f"  measures           {s['measure_listings']} listings / {s['measures_distinct']} distinct "
         f"({s['measures_relisted']} re-listed)"
+        + said("measure_listings", "measures_distinct", "measures_relisted")
     )
-    typer.echo(f"  plan KPIs          {s['kpis']}")
+    held = f" ({s['kpi_placeholders']} （調整中）)" if s.get("kpi_placeholders") else ""
+    typer.echo(f"  plan KPIs          {s['kpis']}{held}{said('kpis')}")
     typer.echo(f"  sections           {s['sections']}")
     typer.echo(f"  glossary terms     {s['glossary_terms']}")
-    typer.echo(f"  initiatives        {s['initiatives']}")
-    typer.echo(f"  progress KPI boxes {s['progress_kpi_boxes']}")
+    typer.echo(f"  initiatives        {s['initiatives']}{said('initiatives')}")
+    typer.echo(f"  progress KPI boxes {s['progress_kpi_boxes']}{said('progress_kpi_boxes')}")
     typer.echo(f"  chunks             {result.chunks} ({result.embedded} newly embedded)")
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, description="enables POST /admin/*; unset = disabled")
     cors_origins: list[str] = Field(default_factory=list)
     max_question_chars: int = 2000
+    max_shrink: float = Field(
+        0.3, ge=0, le=1, description="ingest stops when a kind of record shrinks by more than this share"
+    )
+    max_document_bytes: int = Field(5 * 1024 * 1024, ge=1, description="ingest refuses larger corpus files")
 
     @field_validator("embedder")
     @classmethod
