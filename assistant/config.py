@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, description="enables POST /admin/*; unset = disabled")
     cors_origins: list[str] = Field(default_factory=list)
     max_question_chars: int = 2000
+    work_question_chars: int = Field(
+        512, ge=16, description="the first N characters of a question that understanding and retrieval read"
+    )
+    work_history_turns: int = Field(6, ge=0, description="the last N turns of history a follow-up reads")
+    work_turn_chars: int = Field(1000, ge=16, description="the first N characters of each history turn read")
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="requests per minute per client address; 0 = off"
+    )
+    max_concurrent: int = Field(4, ge=0, description="requests running at once per worker; 0 = no limit")
+    max_queue: int = Field(32, ge=0, description="requests waiting for a slot per worker; more get 503")
+    max_queue_wait: float = Field(10.0, gt=0, description="seconds a request waits for a slot before 503")
     max_shrink: float = Field(
         0.3, ge=0, le=1, description="ingest stops when a kind of record shrinks by more than this share"
     )
