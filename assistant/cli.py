@@ -133,15 +133,32 @@ def serve(
     data_dir: DataOpt = None,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="server processes; each opens the index and follows CURRENT", min=1, max=64)
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (POST /ask, GET /measures, ...)."""
+    import os
+
     import uvicorn
 
     from assistant.api import create_app
 
     _log_to_stderr()
+    target = _data_dir(data_dir)
+    if workers > 1:
+        from assistant.workers import APP_FACTORY, check_data_dir
+
+        try:
+            check_data_dir(target)  # fail fast with the fix, before any worker starts
+        except IngestError as exc:
+            _fail(str(exc))
+            return
+        os.environ["POLICY_ASSISTANT_DATA_DIR"] = str(target.resolve())  # read by Settings in every worker
+        uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level="warning")
+        return
     try:
-        application = create_app(_data_dir(data_dir))
+        application = create_app(target)
     except IngestError as exc:
         _fail(str(exc))
         return

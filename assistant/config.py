@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_concurrent: int = Field(4, ge=0, description="requests running at once per worker; 0 = no limit")
     max_queue: int = Field(32, ge=0, description="requests waiting for a slot per worker; more get 503")
     max_queue_wait: float = Field(10.0, gt=0, description="seconds a request waits for a slot before 503")
+    reload_check_seconds: float = Field(
+        2.0, gt=0, description="how often each worker of `serve --workers N` checks CURRENT for a new index"
+    )
     max_shrink: float = Field(
         0.3, ge=0, le=1, description="ingest stops when a kind of record shrinks by more than this share"
     )

@@ -59,7 +59,9 @@ def test_a_full_queue_gives_503_with_retry_after_while_health_answers_at_once(bu
 
         def ask(i: int) -> httpx.Response:
             start.wait()
-            question = f"{i} 企{i + 1}の担当課と事業の概要、KPIの目標値を教えてください。" + "デジタル化" * 380
+            question = (
+                f"{i} 企{i + 1}の担当課と事業の概要、KPIの目標値を教えてください。" + "デジタル化" * 380
+            )
             return http.post("/ask", json={"question": question[:2000]})
 
         with ThreadPoolExecutor(n) as pool:
