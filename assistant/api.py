@@ -151,9 +151,11 @@ def _add_routes(app: FastAPI) -> None:
         return resp
 
     @app.get("/health", tags=["catalog"])
-    def health(assistant: AssistantDep) -> dict[str, Any]:
-        """Counts of what the index serves and the versions that built it."""
-        return health_view(assistant.index.catalog, assistant.index.meta)
+    async def health(request: Request) -> dict[str, Any]:
+        """Counts of what the index serves and the versions that built it (answered on the event loop, never
+        waiting for a worker thread behind /ask)."""
+        index = get_assistant(request).index
+        return health_view(index.catalog, index.meta)
 
     @app.get("/documents", tags=["catalog"])
     def documents(assistant: AssistantDep) -> list[dict[str, Any]]:
@@ -359,7 +361,8 @@ def _describe(err: dict[str, Any]) -> str:
         return f'body: must be a JSON object like {{"question": "..."}} with Content-Type: application/json ({msg})'
     limits = [f"{op} {ctx[name]}" for name, op in _LIMIT_WORDS.items() if name in ctx]
     spec = AskRequest.model_fields.get(field) if where == "body" else None
-    about = f"; {spec.description}" if limits and spec is not None and spec.description else ""
+    constrained = limits or kind == "string_pattern_mismatch"
+    about = f"; {spec.description}" if constrained and spec is not None and spec.description else ""
     return f"{field}: {msg}" + (f" (limit: {', '.join(limits)})" if limits else "") + about
 
 

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         600, ge=0, description="requests per minute per client address; 0 = off"
     )
-    max_concurrent: int = Field(4, ge=0, description="requests running at once per worker; 0 = no limit")
+    max_concurrent: int = Field(2, ge=0, description="requests running at once per worker; 0 = no limit")
     max_queue: int = Field(32, ge=0, description="requests waiting for a slot per worker; more get 503")
     max_queue_wait: float = Field(10.0, gt=0, description="seconds a request waits for a slot before 503")
     reload_check_seconds: float = Field(

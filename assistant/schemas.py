@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from assistant.hygiene import clean, unencodable
 
@@ -56,17 +56,11 @@ class AskRequest(BaseModel):
     question: CleanText = Field(
         min_length=1,
         max_length=MAX_QUESTION_CHARS,
+        pattern=r"\S",
         description=f"the question, 1-{MAX_QUESTION_CHARS} characters, not only whitespace",
     )
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
     top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
-
-    @field_validator("question")
-    @classmethod
-    def _question(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError(f"question is empty; send a question of 1 to {MAX_QUESTION_CHARS} characters")
-        return v
 
 
 class Citation(BaseModel):
