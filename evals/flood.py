@@ -184,13 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     base = load_payloads(args.questions)
     cap = 100_000  # more unique questions than any run can send
-    out = [f"\n## {time.strftime('%Y-%m-%d %H:%M')}: flood and worker scaling (`python -m evals.flood`)\n"]
+    out = [f"\n### {time.strftime('%Y-%m-%d %H:%M')}: flood and worker scaling (`python -m evals.flood`)\n"]
     with _server(args.data_dir, workers=2, env=SERVER_ENV) as url:
         _warm_up(url, base)
         fl = asyncio.run(
             flood(url, unique_payloads(base, cap, args.chars), clients=args.clients, duration=args.duration)
         )
-    out += ["### Flood\n", flood_table(fl, 2, args.chars), ""]
+    out += ["#### Flood\n", flood_table(fl, 2, args.chars), ""]
     runs = {}
     for workers in (1, 2):
         with _server(args.data_dir, workers=workers, env=SERVER_ENV) as url:
