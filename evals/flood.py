@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                 run_load(url, payloads, clients=args.scaling_clients, duration=args.duration)
             )
     out += [
-        f"### Unique-question throughput, {args.scaling_clients} clients, {args.duration:g} s\n",
+        f"#### Unique-question throughput, {args.scaling_clients} clients, {args.duration:g} s\n",
         scaling_table(runs),
         "",
     ]
