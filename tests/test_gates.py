@@ -182,3 +182,26 @@ def test_the_summary_prints_each_stated_count_beside_the_parsed_one(corpus: Path
         "plan KPIs          29 (2 （調整中）)   [the documents state 27]" in result.output
     )  # ... beside the parse
     assert "54 listings / 47 distinct (7 re-listed)   [the documents state 54 / 47 / 7]" in result.output
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["CURRENT is garbage", "CURRENT names a missing index", "meta.json missing", "chroma store missing"],
+)
+def test_a_broken_data_dir_is_repaired_by_a_plain_ingest(data: Path, corpus: Path, how: str) -> None:
+    index = current_index_dir(data)
+    assert index is not None
+    if how == "CURRENT is garbage":
+        (data / "CURRENT").write_text("{not json", encoding="utf-8")
+    elif how == "CURRENT names a missing index":
+        (data / "CURRENT").write_text(json.dumps({"index": "index-gone-1"}), encoding="utf-8")
+    elif how == "meta.json missing":
+        (index / "meta.json").unlink()
+    else:
+        shutil.rmtree(index / "chroma")
+    with pytest.raises(DataDirError) as err:
+        open_index(data)
+    assert "policy-assistant ingest --data-dir" in str(err.value)
+    result = _ingest(corpus, data)
+    assert result.exit_code == 0, result.output
+    _answers(data)
