@@ -1,5 +1,7 @@
-"""Spec: ingest is deterministic. Two ingests of the same corpus into fresh data dirs (the second with its own,
-empty embedding cache, so every vector is computed again) give identical answers to the development set.
+"""Spec: ingest is deterministic. Two ingests of the same corpus into fresh data dirs, each with its own empty
+embedding cache (every vector is computed again, in the same batches), give identical answers to the development
+set. (A vector from a shared cache may come from another batch and differ in the last bits, which can reorder
+near-ties such as the suggested related measures; so the cache is not shared here.)
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ def _answers(data: Path) -> list[tuple]:
 
 
 def test_two_fresh_ingests_answer_the_development_set_identically(
-    built_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("POLICY_ASSISTANT_EMBEDDING_CACHE", str(tmp_path / "own-cache.sqlite"))
-    fresh = tmp_path / "data"
-    result = ingest(ROOT / "corpus", fresh)
-    assert result.embedded == result.chunks  # nothing came from a cache
-    first, second = _answers(built_data_dir), _answers(fresh)
+    answers = []
+    for n in (1, 2):
+        monkeypatch.setenv("POLICY_ASSISTANT_EMBEDDING_CACHE", str(tmp_path / f"cache-{n}.sqlite"))
+        data = tmp_path / f"data-{n}"
+        result = ingest(ROOT / "corpus", data)
+        assert result.embedded == result.chunks  # nothing came from a cache
+        answers.append(_answers(data))
+    first, second = answers
     assert len(first) >= 100
     diff = [(a[0], a[2][:80], b[2][:80]) for a, b in zip(first, second, strict=True) if a != b]
     assert not diff, diff[:5]
