@@ -49,10 +49,11 @@ eval: setup ## retrieval and answer benchmarks on evals/questions.jsonl
 	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
 	$(BIN)/policy-assistant eval --data-dir $(DATA_DIR) --retrieval --answers
 
-bench: setup ## benchmarks: retrieval and answers, a 60 s load run, /v1 overhead over /ask (figures go to evals/)
+bench: setup ## benchmarks: retrieval and answers, a 60 s load run, a 30 s flood and worker scaling, /v1 overhead (evals/)
 	$(BIN)/policy-assistant ingest --data-dir $(DATA_DIR)
 	$(BIN)/policy-assistant eval --data-dir $(DATA_DIR) --retrieval --answers
 	$(BIN)/python -m evals.load --data-dir $(DATA_DIR) --clients 16 --duration 60
+	$(BIN)/python -m evals.flood --data-dir $(DATA_DIR) --clients 64 --duration 30
 	$(BIN)/python -m evals.openai_overhead --data-dir $(DATA_DIR)
 
 clean: ## remove the data dir (the index); keeps .venv

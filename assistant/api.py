@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import conversations, feedback, passages
+from assistant.admission import Admission
 from assistant.catalog import (
     UnknownMeasure,
     document_list,
@@ -37,8 +38,9 @@ from assistant.catalog import (
     plan_kpis,
 )
 from assistant.config import Settings, get_settings
+from assistant.hygiene import bounded
 from assistant.openai_compat import router as openai_router
-from assistant.schemas import AskRequest, AskResponse, Turn
+from assistant.schemas import ERROR_RESPONSES, AskRequest, AskResponse, Turn
 from assistant.service import Assistant, InvalidQuestion
 from ingest.errors import DataDirError, IngestError
 from ingest.index import current_index_dir
@@ -94,6 +96,7 @@ def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         description="Cited answers over the plan and its progress reports. Errors carry `message`.",
+        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.data_dir = data_dir
@@ -113,6 +116,7 @@ def create_app(data_dir: Path, settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "Authorization"],
         )
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(Admission, settings=settings)
     app.add_middleware(AccessLog)
     return app
 
@@ -139,7 +143,6 @@ def _add_routes(app: FastAPI) -> None:
         "/ask",
         response_model=AskResponse,
         tags=["answer"],
-        responses={413: {"description": "body over 64 KiB"}, 422: {"description": "invalid request"}},
     )
     def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, request: Request) -> AskResponse:
         """Answer a question with citations; `answerable=false` when the corpus does not say."""
@@ -147,14 +150,18 @@ def _add_routes(app: FastAPI) -> None:
         limit = settings.max_question_chars
         if len(req.question) > limit:
             raise InvalidQuestion(f"question: has {len(req.question)} characters (limit {limit}); shorten it")
-        resp = assistant.ask(req)
+        resp = assistant.ask(
+            bounded(req, settings.work_question_chars, settings.work_history_turns, settings.work_turn_chars)
+        )
         request.state.answerable = resp.answerable
         return resp
 
     @app.get("/health", tags=["catalog"])
-    def health(assistant: AssistantDep) -> dict[str, Any]:
-        """Counts of what the index serves and the versions that built it."""
-        return health_view(assistant.index.catalog, assistant.index.meta)
+    async def health(request: Request) -> dict[str, Any]:
+        """Counts of what the index serves and the versions that built it (answered on the event loop, never
+        waiting for a worker thread behind /ask)."""
+        index = get_assistant(request).index
+        return health_view(index.catalog, index.meta)
 
     @app.get("/documents", tags=["catalog"])
     def documents(assistant: AssistantDep) -> list[dict[str, Any]]:
@@ -172,7 +179,7 @@ def _add_routes(app: FastAPI) -> None:
         """One entry per distinct measure id (listings merged); filters are NFKC substring matches."""
         return find_measures(assistant.index.catalog, goal=goal, department=department, text=text)
 
-    @app.get("/measures/{measure_id}", tags=["catalog"], responses={404: {"description": "unknown id"}})
+    @app.get("/measures/{measure_id}", tags=["catalog"])
     def measure(
         measure_id: Annotated[str, PathParam(max_length=50)], assistant: AssistantDep
     ) -> dict[str, Any]:
@@ -221,6 +228,8 @@ def _add_routes(app: FastAPI) -> None:
                 chroma_host=settings.chroma_host,
                 chroma_port=settings.chroma_port,
                 embedding_cache=settings.embedding_cache,
+                max_shrink=settings.max_shrink,
+                max_document_bytes=settings.max_document_bytes,
             )
             switched = assistant.reload()
         except IngestError as exc:
@@ -311,6 +320,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         detail = exc.detail
         message = detail.get("message", str(detail)) if isinstance(detail, dict) else str(detail)
         if detail == _UNPARSABLE:
+            cause = exc.__cause__
+            if isinstance(cause, ValueError) and "digits" in str(
+                cause
+            ):  # int("9" * 5000): Python's digit limit
+                return _error(422, f"body: a number has too many digits ({cause}); top_k is an integer 1-20")
             message = 'body: could not be parsed as JSON (too deeply nested?); send a JSON object like {"question": "..."}'
         return _error(exc.status_code, message, detail, getattr(exc, "headers", None))
 
@@ -343,6 +357,8 @@ def _describe(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "")).removeprefix("Value error, ")
     if kind == "json_invalid":
         return f"body: malformed JSON at character {loc[-1]} ({ctx.get('error', 'decode error')}); send a JSON object"
+    if kind == "string_unicode":
+        return f"{field}: holds a lone surrogate (e.g. \\ud800) that UTF-8 cannot encode; send valid Unicode text"
     if kind == "extra_forbidden":
         allowed = _REQUEST_FIELDS if len(loc) <= 2 else _TURN_FIELDS
         return f"{field}: unknown field; allowed fields: {allowed}"
@@ -351,7 +367,10 @@ def _describe(err: dict[str, Any]) -> str:
     if kind in ("model_attributes_type", "dict_type") and field == "body":
         return f'body: must be a JSON object like {{"question": "..."}} with Content-Type: application/json ({msg})'
     limits = [f"{op} {ctx[name]}" for name, op in _LIMIT_WORDS.items() if name in ctx]
-    return f"{field}: {msg}" + (f" (limit: {', '.join(limits)})" if limits else "")
+    spec = AskRequest.model_fields.get(field) if where == "body" else None
+    constrained = limits or kind == "string_pattern_mismatch"
+    about = f"; {spec.description}" if constrained and spec is not None and spec.description else ""
+    return f"{field}: {msg}" + (f" (limit: {', '.join(limits)})" if limits else "") + about
 
 
 # --- middleware (pure ASGI) --------------------------------------------------------------------------------

@@ -48,8 +48,15 @@ def ingest(
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
     force: Annotated[bool, typer.Option(help="rebuild even if the corpus is unchanged")] = False,
+    accept_changes: Annotated[
+        bool,
+        typer.Option(
+            "--accept-changes",
+            help="let a shrink beyond POLICY_ASSISTANT_MAX_SHRINK or repeated records replace the serving index",
+        ),
+    ] = False,
 ) -> None:
-    """Parse the corpus into records, chunk, embed and index them."""
+    """Parse the corpus into records, chunk, embed and index them; sanity gates guard the serving index."""
     from ingest.index import ingest as run_ingest
 
     settings = get_settings()
@@ -66,24 +73,38 @@ def ingest(
             embedding_cache=settings.embedding_cache,
             progress=bar,
             force=force,
+            accept_changes=accept_changes,
+            max_shrink=settings.max_shrink,
+            max_document_bytes=settings.max_document_bytes,
         )
     except IngestError as exc:
+        bar.close()
         _fail(str(exc))
         return
     bar.close()
-    s = result.summary
+    if result.repaired:
+        typer.echo(f"the serving index was damaged ({result.repaired}); rebuilt it")
+    s, stated = result.summary, result.stated
+
+    def said(*keys: str) -> str:
+        """The counts the documents state about themselves, beside the parsed ones (a drifting parse shows)."""
+        got = [str(stated[k]) if k in stated else "-" for k in keys]
+        return f"   [the documents state {' / '.join(got)}]" if any(k in stated for k in keys) else ""
+
     state = "unchanged, nothing to do" if result.unchanged else f"built in {result.seconds:.1f} s"
     typer.echo(f"index {result.index_dir} ({state})")
     typer.echo(f"  documents          {s['documents']}")
     typer.echo(
         f"  measures           {s['measure_listings']} listings / {s['measures_distinct']} distinct "
         f"({s['measures_relisted']} re-listed)"
+        + said("measure_listings", "measures_distinct", "measures_relisted")
     )
-    typer.echo(f"  plan KPIs          {s['kpis']}")
+    held = f" ({s['kpi_placeholders']} （調整中）)" if s.get("kpi_placeholders") else ""
+    typer.echo(f"  plan KPIs          {s['kpis']}{held}{said('kpis')}")
     typer.echo(f"  sections           {s['sections']}")
     typer.echo(f"  glossary terms     {s['glossary_terms']}")
-    typer.echo(f"  initiatives        {s['initiatives']}")
-    typer.echo(f"  progress KPI boxes {s['progress_kpi_boxes']}")
+    typer.echo(f"  initiatives        {s['initiatives']}{said('initiatives')}")
+    typer.echo(f"  progress KPI boxes {s['progress_kpi_boxes']}{said('progress_kpi_boxes')}")
     typer.echo(f"  chunks             {result.chunks} ({result.embedded} newly embedded)")
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)
@@ -114,8 +135,13 @@ def serve(
     data_dir: DataOpt = None,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="server processes; each opens the index and follows CURRENT", min=1, max=64)
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (POST /ask, POST /v1/chat/completions, GET /measures, ...)."""
+    import os
+
     import uvicorn
 
     from assistant.api import create_app
@@ -129,8 +155,20 @@ def serve(
         )
         return
     _log_to_stderr()
+    target = _data_dir(data_dir)
+    if workers > 1:
+        from assistant.workers import APP_FACTORY, check_data_dir
+
+        try:
+            check_data_dir(target)  # fail fast with the fix, before any worker starts
+        except IngestError as exc:
+            _fail(str(exc))
+            return
+        os.environ["POLICY_ASSISTANT_DATA_DIR"] = str(target.resolve())  # read by Settings in every worker
+        uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level="warning")
+        return
     try:
-        application = create_app(_data_dir(data_dir), settings)
+        application = create_app(target, settings)
     except IngestError as exc:
         _fail(str(exc))
         return

@@ -43,6 +43,24 @@ class Settings(BaseSettings):
     )
     chromium: Path = Field(Path("/usr/bin/chromium"), description="browser of the browser test and benchmark")
     chromedriver: Path = Field(Path("/usr/bin/chromedriver"), description="its ChromeDriver")
+    work_question_chars: int = Field(
+        512, ge=16, description="the first N characters of a question that understanding and retrieval read"
+    )
+    work_history_turns: int = Field(6, ge=0, description="the last N turns of history a follow-up reads")
+    work_turn_chars: int = Field(1000, ge=16, description="the first N characters of each history turn read")
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="requests per minute per client address; 0 = off"
+    )
+    max_concurrent: int = Field(2, ge=0, description="requests running at once per worker; 0 = no limit")
+    max_queue: int = Field(32, ge=0, description="requests waiting for a slot per worker; more get 503")
+    max_queue_wait: float = Field(10.0, gt=0, description="seconds a request waits for a slot before 503")
+    reload_check_seconds: float = Field(
+        2.0, gt=0, description="how often each worker of `serve --workers N` checks CURRENT for a new index"
+    )
+    max_shrink: float = Field(
+        0.3, ge=0, le=1, description="ingest stops when a kind of record shrinks by more than this share"
+    )
+    max_document_bytes: int = Field(5 * 1024 * 1024, ge=1, description="ingest refuses larger corpus files")
 
     @field_validator("embedder")
     @classmethod

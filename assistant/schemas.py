@@ -1,39 +1,66 @@
-"""The HTTP contract of the answering service (fixed: other tools depend on it)."""
+"""The HTTP contract of the answering service (fixed: other tools depend on it).
+
+Every string field passes `assistant.hygiene` here, once: text UTF-8 cannot encode (a lone surrogate) is a 422
+naming the field; zero-width and bidi control characters are removed. Every limit is a schema constraint, so the
+OpenAPI document states it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-__all__ = ["Turn", "AskRequest", "Citation", "AskResponse", "MAX_QUESTION_CHARS", "MAX_HISTORY_TURNS"]
+from assistant.hygiene import clean, unencodable
+
+__all__ = [
+    "Turn",
+    "AskRequest",
+    "Citation",
+    "AskResponse",
+    "CleanText",
+    "ErrorBody",
+    "ERROR_RESPONSES",
+    "MAX_QUESTION_CHARS",
+    "MAX_HISTORY_TURNS",
+    "MAX_TURN_CHARS",
+]
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = 20000
+MAX_TOP_K = 20
+
+
+def _clean_text(v: str) -> str:
+    at = unencodable(v)
+    if at is not None:
+        raise ValueError(
+            f"character {at} (U+{ord(v[at]):04X}) is a lone surrogate that UTF-8 cannot encode; "
+            "send valid Unicode text"
+        )
+    return clean(v)
+
+
+CleanText = Annotated[str, AfterValidator(_clean_text)]
 
 
 class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20000)
+    content: CleanText = Field(max_length=MAX_TURN_CHARS)
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(description=f"the question, 1-{MAX_QUESTION_CHARS} characters")
+    question: CleanText = Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        pattern=r"\S",
+        description=f"the question, 1-{MAX_QUESTION_CHARS} characters, not only whitespace",
+    )
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
-    top_k: int | None = Field(default=None, ge=1, le=20)
-
-    @field_validator("question")
-    @classmethod
-    def _question(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("question is empty; send a question of 1 to 2000 characters")
-        if len(v) > MAX_QUESTION_CHARS:
-            raise ValueError(
-                f"question has {len(v)} characters; the limit is {MAX_QUESTION_CHARS}, shorten it"
-            )
-        return v
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
 
 
 class Citation(BaseModel):
@@ -55,3 +82,21 @@ class AskResponse(BaseModel):
     kpis: list[dict[str, Any]] = Field(default_factory=list)
     related: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx body: `message` names the field, the limit and the fix; `detail` holds the specifics."""
+
+    message: str
+    detail: Any = None
+
+
+_RETRY = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "body is not UTF-8, not parsable JSON, or a bad Content-Length"},
+    404: {"model": ErrorBody, "description": "unknown id or path, or a disabled endpoint"},
+    413: {"model": ErrorBody, "description": "body over 64 KiB"},
+    422: {"model": ErrorBody, "description": "a field breaks its schema; `message` names it and the limit"},
+    429: {"model": ErrorBody, "description": "over the per-client rate limit", "headers": _RETRY},
+    503: {"model": ErrorBody, "description": "all workers busy and the queue is full", "headers": _RETRY},
+}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant import hygiene
 from assistant.abstain import Gate, features
 from assistant.draft import Draft
 from assistant.english import english_lead
@@ -93,6 +94,8 @@ class Assistant:
             return True
 
     def ask(self, req: AskRequest) -> AskResponse:
+        if not hygiene.has_content(req.question):  # controls, NULs, one symbol repeated: nothing to read
+            return AskResponse(answer=hygiene.NO_CONTENT, answerable=False)
         return self._engine.ask(req)
 
 

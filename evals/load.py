@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +80,7 @@ def load_payloads(path: Path, seed: int = 0) -> list[dict]:
 
 
 async def run_load(
-    url: str, payloads: list[dict], *, clients: int = 16, duration: float = 60.0, timeout: float = 60.0
+    url: str, payloads: Sequence[dict], *, clients: int = 16, duration: float = 60.0, timeout: float = 60.0
 ) -> LoadResult:
     """`clients` closed-loop clients posting to `{url}/ask` until `duration` seconds have passed."""
     result = LoadResult(clients, duration)
@@ -159,11 +159,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(data_dir: Path, startup_timeout: float = 180) -> Iterator[str]:
-    """`policy-assistant serve` on a free loopback port; stopped (SIGTERM) on exit."""
+def _server(
+    data_dir: Path, startup_timeout: float = 180, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`policy-assistant serve [--workers N]` on a free loopback port; stopped (SIGTERM) on exit."""
     port = _free_port()
     cmd = [sys.executable, "-m", "assistant.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd += ["--workers", str(workers)] if workers > 1 else []
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_timeout
@@ -184,7 +189,7 @@ def _server(data_dir: Path, startup_timeout: float = 180) -> Iterator[str]:
         stop_process(proc)
 
 
-def _warm_up(url: str, payloads: list[dict]) -> None:
+def _warm_up(url: str, payloads: Sequence[dict]) -> None:
     with httpx.Client(base_url=url, timeout=60) as http:
         for p in payloads[:3]:
             http.post("/ask", json=p)

@@ -15,7 +15,7 @@ from ingest.parse_progress import parse_progress
 from ingest.parse_sections import parse_sections
 from ingest.records import Catalog
 
-__all__ = ["build_catalog", "catalog_summary", "PARSER_VERSION"]
+__all__ = ["build_catalog", "parse_documents", "catalog_summary", "PARSER_VERSION"]
 
 PARSER_VERSION = "3"
 
@@ -71,6 +71,7 @@ def catalog_summary(cat: Catalog) -> dict[str, int]:
         "measures_distinct": len(ids),
         "measures_relisted": sum(1 for m in cat.measures if m.relisted),
         "kpis": len(cat.kpis),
+        "kpi_placeholders": sum(1 for k in cat.kpis if k.placeholder),
         "sections": len(cat.sections),
         "glossary_terms": len(cat.glossary),
         "initiatives": len(cat.initiatives),

@@ -13,10 +13,11 @@ from pathlib import Path
 from ingest.errors import CorpusError
 from ingest.records import Document
 
-__all__ = ["SourceDocument", "load_corpus", "KINDS", "MANIFEST"]
+__all__ = ["SourceDocument", "load_corpus", "KINDS", "MANIFEST", "MAX_DOCUMENT_BYTES"]
 
 KINDS = ("plan", "progress")
 MANIFEST = "manifest.toml"
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024  # default of Settings.max_document_bytes
 _REQUIRED = ("doc_id", "title", "kind", "file")
 
 
@@ -28,8 +29,8 @@ class SourceDocument:
     lines: list[str]
 
 
-def load_corpus(corpus_dir: Path) -> list[SourceDocument]:
-    """Load every document listed in `corpus_dir/manifest.toml`."""
+def load_corpus(corpus_dir: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> list[SourceDocument]:
+    """Load every document listed in `corpus_dir/manifest.toml`; a file over `max_bytes` is refused unread."""
     corpus_dir = Path(corpus_dir)
     manifest = corpus_dir / MANIFEST
     if not corpus_dir.is_dir():
@@ -52,7 +53,7 @@ def load_corpus(corpus_dir: Path) -> list[SourceDocument]:
         if doc.doc_id in seen:
             raise CorpusError(f"{manifest}: doc_id {doc.doc_id!r} appears twice; every doc_id must be unique")
         seen.add(doc.doc_id)
-        out.append(_read(corpus_dir, manifest, doc))
+        out.append(_read(corpus_dir, manifest, doc, max_bytes))
     return out
 
 
@@ -80,17 +81,25 @@ def _document(manifest: Path, i: int, entry: object) -> Document:
         raise CorpusError(f"{manifest}: entry {i} ({entry.get('doc_id')}) is invalid: {exc}") from exc
 
 
-def _read(corpus_dir: Path, manifest: Path, doc: Document) -> SourceDocument:
-    path = corpus_dir / doc.file
+def _read(corpus_dir: Path, manifest: Path, doc: Document, max_bytes: int) -> SourceDocument:
+    root = corpus_dir.resolve()
+    path = (corpus_dir / doc.file).resolve()
+    if not path.is_relative_to(root):
+        raise CorpusError(
+            f"{manifest}: file {doc.file!r} ({doc.doc_id}) resolves to {path}, outside the corpus folder {root}; "
+            "copy the document into the corpus folder and name it relative to it"
+        )
     if not path.is_file():
         raise CorpusError(
             f"{path} is listed in {manifest} ({doc.doc_id}) but missing; add the file or remove the entry"
         )
-    raw = path.read_bytes()
-    if not raw.strip():
+    size = path.stat().st_size
+    if size > max_bytes:
         raise CorpusError(
-            f"{path} ({doc.doc_id}) is empty; put the document's text in it or remove the entry"
+            f"{path} ({doc.doc_id}) has {size:,} bytes, over the limit of {max_bytes:,} bytes per document; "
+            "check it is the right file, or raise POLICY_ASSISTANT_MAX_DOCUMENT_BYTES"
         )
+    raw = path.read_bytes()
     if b"\x00" in raw:
         raise CorpusError(f"{path} ({doc.doc_id}) is binary (NUL bytes); convert the PDF to UTF-8 text first")
     try:
@@ -100,6 +109,10 @@ def _read(corpus_dir: Path, manifest: Path, doc: Document) -> SourceDocument:
             f"{path} ({doc.doc_id}) is not UTF-8 text (byte {exc.start}); convert it, e.g. iconv -f SHIFT_JIS -t UTF-8"
         ) from exc
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():  # str.strip: every Unicode whitespace (U+3000 and tabs included)
+        raise CorpusError(
+            f"{path} ({doc.doc_id}) is empty (only whitespace); put the document's text in it or remove the entry"
+        )
     lines = text.split("\n")
     digest = hashlib.sha256(raw).hexdigest()
     return SourceDocument(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["IngestError", "CorpusError", "DataDirError"]
+__all__ = ["IngestError", "CorpusError", "DataDirError", "GateError"]
 
 
 class IngestError(Exception):
@@ -15,3 +15,7 @@ class CorpusError(IngestError):
 
 class DataDirError(IngestError):
     """The data dir is missing, corrupt or from an incompatible version."""
+
+
+class GateError(IngestError):
+    """A new catalog failed a sanity gate (missing, repeated or shrunk records); the serving index stays."""

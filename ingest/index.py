@@ -4,8 +4,10 @@ Layout of the data dir:
     CURRENT                 JSON naming the index that serves ({"index": "index-<id>"})
     index-<id>-<millis>/    one index: catalog.json, chunks.jsonl, lexical.json, chroma/, meta.json (written last)
     embeddings.sqlite       embedding cache shared by all builds (unchanged chunks are never re-embedded)
-A build is written into a new `index-<id>-<millis>/`; `meta.json` is written last and marks it complete, and
-only then is CURRENT replaced (os.replace is atomic). A crash mid-build leaves CURRENT, and so the old index,
+A build is written into a new `index-<id>-<millis>/`; `meta.json` (with the checksums of the index files and
+whether the build passed the sanity gates of ingest.gates) is written last and marks it complete, and only
+then is CURRENT replaced (os.replace is atomic). Pruning never removes the index CURRENT names, the one it
+replaced, nor the newest one that passed the gates without --accept-changes. A crash mid-build leaves CURRENT, and so the old index,
 serving; the next ingest removes the incomplete directory.
 """
 
@@ -22,20 +24,33 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.catalog import PARSER_VERSION, build_catalog, catalog_summary
+from ingest import gates
+from ingest.catalog import PARSER_VERSION, catalog_summary, parse_documents
 from ingest.chunk import CHUNKER_VERSION, build_chunks
+from ingest.corpus import MAX_DOCUMENT_BYTES, load_corpus
 from ingest.embed import Embedder, EmbeddingCache, embed_with_cache, get_embedder
 from ingest.errors import DataDirError
+from ingest.integrity import checksums, damaged, open_store, verify_index
 from ingest.lexical import LexicalIndex
 from ingest.records import Catalog, Chunk
 from ingest.store import VectorStore
 from ingest.tokenize import TOKENIZER_VERSION
 
-__all__ = ["ingest", "IngestResult", "open_index", "Index", "current_index_dir", "cache_path", "INDEX_SCHEMA"]
+__all__ = [
+    "ingest",
+    "IngestResult",
+    "open_index",
+    "Index",
+    "current_index_dir",
+    "cache_path",
+    "INDEX_SCHEMA",
+    "DEFAULT_MAX_SHRINK",
+]
 
 INDEX_SCHEMA = "1"
 CURRENT = "CURRENT"
 CACHE = "embeddings.sqlite"
+DEFAULT_MAX_SHRINK = 0.3  # default of Settings.max_shrink
 Progress = Callable[[int, int], None]  # (done, total) while embedding
 
 
@@ -48,6 +63,8 @@ class IngestResult:
     embedded: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    stated: dict[str, int] = field(default_factory=dict)  # counts the documents state about themselves
+    repaired: str | None = None  # what was wrong with the serving index this build replaced
 
 
 def _versions(embedder: str) -> dict[str, str]:
@@ -92,26 +109,39 @@ def ingest(
     embedding_cache: Path | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    accept_changes: bool = False,
+    max_shrink: float = DEFAULT_MAX_SHRINK,
+    max_document_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> IngestResult:
-    """Parse the corpus and build a new index beside the current one; swap it in when complete.
+    """Parse the corpus, pass the sanity gates, build a new index beside the current one; swap it in when complete.
 
-    `embedding_cache` (Settings.embedding_cache) is a cache file shared by several data dirs; by default the
-    cache lives in the data dir."""
+    Without `force`, an unchanged corpus whose serving index is intact is left alone; a damaged one is rebuilt.
+    The gates (ingest.gates) stop with GateError before anything is written; `accept_changes` lets a shrink or
+    repeated records through (missing records never pass). `embedding_cache` (Settings.embedding_cache) is a cache
+    file shared by several data dirs; by default the cache lives in the data dir.
+    """
     t0 = time.perf_counter()
-    cat = build_catalog(corpus_dir)  # raises CorpusError before anything is written
+    sources = load_corpus(corpus_dir, max_bytes=max_document_bytes)  # CorpusError before anything is written
+    cat = parse_documents(sources)
     versions = _versions(embedder_spec)
     index_id = _index_id(cat, versions)
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    target = data_dir / f"index-{index_id}"
     summary = catalog_summary(cat)
+    stated = gates.stated_counts(sources)
     warnings = [f"{w.doc_id}:{w.line}: {w.reason}: {w.text}" for w in cat.warnings]
     with _lock(data_dir):
         current = current_index_dir(data_dir, missing_ok=True)
         _remove_incomplete(data_dir, keep=current)
-        if not force and current is not None and _meta_of(current).get("index_id") == index_id:
-            meta = _meta_of(current)
-            return IngestResult(current, True, summary, meta["chunks"], 0, time.perf_counter() - t0, warnings)
+        serving = _meta_of(current) if current is not None else {}
+        repaired = None
+        if not force and current is not None and serving.get("index_id") == index_id:
+            repaired = verify_index(current, serving)
+            if repaired is None:
+                return IngestResult(
+                    current, True, summary, serving["chunks"], 0, time.perf_counter() - t0, warnings, stated
+                )
+        gates.check(cat, summary, serving.get("summary") or {}, current, accept_changes, max_shrink)
         # A new directory per build: nothing that serves (or any cached client) ever sees a half-written index.
         target = data_dir / f"index-{index_id}-{time.time_ns() // 1_000_000}"
         target.mkdir()
@@ -129,17 +159,22 @@ def ingest(
             "embedded": embedded,
             "build_seconds": round(time.perf_counter() - t0, 1),
             "summary": summary,
+            "stated": stated,
+            "gates": "accepted" if accept_changes else "passed",  # the newest "passed" one is never pruned
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "chroma_host": chroma_host,
             "chroma_port": chroma_port if chroma_host else None,
             "collection": collection_name(target.name),
+            "checksums": checksums(target),
         }
         tmp = target / "meta.json.tmp"
         tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp, target / "meta.json")  # meta.json last: its presence marks the index complete
         _swap_current(data_dir, target)
-        _prune(data_dir, keep={target.name})
-    return IngestResult(target, False, summary, len(chunks), embedded, time.perf_counter() - t0, warnings)
+        _prune(data_dir, keep={target.name} | ({current.name} if current is not None else set()))
+    return IngestResult(
+        target, False, summary, len(chunks), embedded, time.perf_counter() - t0, warnings, stated, repaired
+    )
 
 
 def _meta_of(index_dir: Path) -> dict:
@@ -213,12 +248,18 @@ def _swap_current(data_dir: Path, target: Path) -> None:
 
 
 def _prune(data_dir: Path, keep: set[str]) -> None:
-    """Keep the new index and the one before it (a running service may still read it)."""
-    olds = sorted(
-        (p for p in data_dir.glob("index-*") if p.name not in keep), key=lambda p: p.name.rsplit("-", 1)[-1]
+    """Remove old indexes, never the one CURRENT names, the ones in `keep` (the new one and the one it replaced,
+    which a running service may still read) nor the newest one that passed the gates without --accept-changes."""
+    named = current_index_dir(data_dir, missing_ok=True)
+    complete = sorted(
+        (p for p in data_dir.glob("index-*") if (p / "meta.json").is_file()),
+        key=lambda p: p.name.rsplit("-", 1)[-1],
     )
-    for p in olds[:-1]:
-        shutil.rmtree(p, ignore_errors=True)
+    passed = [p for p in complete if _meta_of(p).get("gates", "passed") == "passed"]
+    keep = keep | {p.name for p in passed[-1:]} | ({named.name} if named is not None else set())
+    for p in complete:
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def current_index_dir(data_dir: Path, *, missing_ok: bool = False) -> Path | None:
@@ -251,41 +292,40 @@ class Index:
 
 
 def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
-    """Open the index CURRENT names; any missing or corrupt part raises DataDirError with the fix."""
+    """Open the index CURRENT names; any missing, changed or unreadable part raises one DataDirError naming the
+    file and the fix (`policy-assistant ingest` verifies the serving index and rebuilds a damaged one)."""
     path = current_index_dir(data_dir)
     assert path is not None
-    fix = f"rebuild it with `policy-assistant ingest --data-dir {data_dir} --force`"
+    fix = f"repair it with `policy-assistant ingest --data-dir {data_dir}`"
+    meta_path = path / "meta.json"
     try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        catalog = Catalog.model_validate_json((path / "catalog.json").read_text(encoding="utf-8"))
-        chunks = {}
-        for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
-            c = Chunk.model_validate_json(line)
-            chunks[c.chunk_id] = c
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DataDirError(
-            f"index {path} is incomplete or corrupt ({type(exc).__name__}: {exc}); {fix}"
+            f"index {path} is incomplete or corrupt ({meta_path}: {type(exc).__name__}); {fix}"
         ) from exc
-    if meta.get("versions", {}).get("schema") != INDEX_SCHEMA:
-        raise DataDirError(
-            f"index {path} has schema {meta.get('versions')}, this version needs {INDEX_SCHEMA}; {fix}"
-        )
+    if not isinstance(meta, dict) or meta.get("versions", {}).get("schema") != INDEX_SCHEMA:
+        versions = meta.get("versions") if isinstance(meta, dict) else None
+        raise DataDirError(f"index {path} has schema {versions}, this version needs {INDEX_SCHEMA}; {fix}")
+    problem = damaged(path, meta)
+    if problem:
+        raise DataDirError(f"index {path} is damaged: {problem}; {fix}")
+    part = path / "catalog.json"
     try:
-        lexical = LexicalIndex.load(path / "lexical.json")
+        catalog = Catalog.model_validate_json(part.read_text(encoding="utf-8"))
+        part = path / "chunks.jsonl"
+        chunks = {}
+        for line in part.read_text(encoding="utf-8").splitlines():
+            c = Chunk.model_validate_json(line)
+            chunks[c.chunk_id] = c
+        part = path / "lexical.json"
+        lexical = LexicalIndex.load(part)
+        part = path / "chroma"
         emb = embedder or get_embedder(meta["versions"]["embedder"])
-        store = VectorStore.open(
-            path=None if meta.get("chroma_host") else path / "chroma",
-            host=meta.get("chroma_host"),
-            port=meta.get("chroma_port") or 8000,
-            collection=meta["collection"],
-            embedder=emb,
-        )
-    except DataDirError:
-        raise
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-    ) as exc:  # LexicalIndexError is a ValueError; Chroma raises ValueError
-        raise DataDirError(f"index {path} cannot be opened ({type(exc).__name__}: {exc}); {fix}") from exc
+        store = open_store(path, meta, emb)
+        store.count()  # a damaged Chroma file fails here, not on the first question
+    except Exception as exc:  # noqa: BLE001 - every load failure (lexical, Chroma, catalog) is one DataDirError
+        raise DataDirError(
+            f"index {path} cannot be opened: {part} is unreadable ({type(exc).__name__}: {str(exc)[:200]}); {fix}"
+        ) from exc
     return Index(path, meta, catalog, chunks, lexical, store, emb)

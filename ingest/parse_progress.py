@@ -10,6 +10,7 @@ which repeat labels of the overview page. KPI boxes are rebuilt from atoms (year
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -261,13 +262,39 @@ def _split_blocks(ctx: _Ctx, parts: list[tuple], goals: list[str], start: int) -
 
 
 def _split_labels(text: str, overview: str, n: int) -> list[str] | None:
-    """Cut `text` into `n` pieces that each occur in the overview page."""
-    if n == 1:
-        return [text] if text and text in overview else None
-    for k in range(1, len(text)):
-        if text[:k] in overview and (rest := _split_labels(text[k:], overview, n - 1)):
-            return [text[:k], *rest]
-    return None
+    """Cut `text` into `n` pieces that each occur in the overview page (shortest first piece first).
+
+    Iterative and polynomial: a piece `text[p:q]` occurs iff q <= reach[p] (a substring of an occurring string
+    occurs too), and `tails[r]` lists the offsets from which the rest of `text` cuts into r pieces.
+    """
+    size = len(text)
+    if n < 1 or n > size:
+        return None
+    reach, q = [], 0
+    for p in range(size):
+        q = max(q, p)
+        while q < size and text[p : q + 1] in overview:
+            q += 1
+        reach.append(q)
+    tails = [[], [p for p in range(size) if reach[p] == size]]
+    for r in range(2, n + 1):
+        prev = tails[r - 1]
+        tails.append([p for p in range(size) if _first_after(prev, p, reach[p]) is not None])
+    if not tails[n] or tails[n][0] != 0:
+        return None
+    out, pos = [], 0
+    for r in range(n, 1, -1):
+        nxt = _first_after(tails[r - 1], pos, reach[pos])
+        assert nxt is not None
+        out.append(text[pos:nxt])
+        pos = nxt
+    return [*out, text[pos:]]
+
+
+def _first_after(sorted_offsets: list[int], p: int, limit: int) -> int | None:
+    """The smallest offset q in `sorted_offsets` with p < q <= limit."""
+    i = bisect.bisect_right(sorted_offsets, p)
+    return sorted_offsets[i] if i < len(sorted_offsets) and sorted_offsets[i] <= limit else None
 
 
 # --- initiatives ------------------------------------------------------------------------------------------

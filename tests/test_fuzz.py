@@ -1,8 +1,10 @@
 """Fuzzing the HTTP API from its own OpenAPI schema (schemathesis + hypothesis, in-process ASGI).
 
-At least 1,000 generated requests over every operation, valid (positive) and invalid (negative) inputs:
-no response is a 5xx, every 4xx is JSON with a non-empty `message` (on the OpenAI-compatible /v1 routes: OpenAI's
-`{"error": {"message", "type", "param", "code"}}`), every 200 matches its schema.
+At least 1,000 generated requests over every operation, valid (positive) and invalid (negative) inputs, each
+response validated with every schemathesis check (`--checks all`: no server error, status codes, content types,
+headers and bodies as documented, valid data accepted, invalid data rejected, ...): no response is a 5xx, every
+4xx is JSON with a non-empty `message` (on the OpenAI-compatible /v1 routes: OpenAI's
+`{"error": {"message", "type", "param", "code"}}`), every response matches the schema.
 The admin endpoint is fuzzed too (a token is configured; generated Authorization headers never match it).
 """
 
@@ -18,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
 
 from assistant.api import create_app
 from assistant.config import Settings
@@ -59,15 +62,30 @@ OPERATIONS = [
 
 @pytest.fixture(scope="module")
 def schema(built_data_dir: Path):
-    settings_ = Settings(corpus_dir=ROOT / "corpus", data_dir=built_data_dir, admin_token=TOKEN)
+    # one test client sends every request: the per-client rate limit (tests/test_admission.py) would refuse most
+    settings_ = Settings(
+        corpus_dir=ROOT / "corpus", data_dir=built_data_dir, admin_token=TOKEN, rate_limit_per_minute=0
+    )
     app = create_app(built_data_dir, settings_)
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    # a body over 64 KiB is refused unread with 413 (documented on every operation): a rejection too
+    rejection = schema.config.checks.negative_data_rejection
+    rejection.expected_statuses = [*rejection.expected_statuses, "413"]
+    return schema
 
 
 @pytest.fixture(scope="module")
 def sent() -> Counter:
     """Requests sent, by (method, path template, status class); checked at the end of the module."""
     return Counter()
+
+
+def _all_checks() -> list:
+    load_all_checks()
+    return list(CHECKS.get_all())
+
+
+ALL_CHECKS = _all_checks()
 
 
 def _check(case, response, sent: Counter) -> None:
@@ -91,6 +109,7 @@ def _check(case, response, sent: Counter) -> None:
         assert TOKEN not in response.text, where
     if status == 200 and case.path == "/ask":
         AskResponse.model_validate_json(response.content)
+    case.validate_response(response, checks=ALL_CHECKS)  # raises with every failed check named
 
 
 def _operation(schema, label: str):
