@@ -376,8 +376,13 @@ def _describe(err: dict[str, Any]) -> str:
 # --- middleware (pure ASGI) --------------------------------------------------------------------------------
 
 
-async def _send_json(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"detail": message, "message": message}, ensure_ascii=False).encode()
+async def _send_json(scope: Scope, send: Send, status: int, message: str) -> None:
+    """An error sent before any route runs, in the shape its path documents (OpenAI's on /v1)."""
+    if str(scope.get("path", "")).startswith("/v1/"):
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+        body = json.dumps({"error": error}, ensure_ascii=False).encode()
+    else:
+        body = json.dumps({"detail": message, "message": message}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
@@ -404,10 +409,10 @@ class BodyGuard:
         if length is not None:
             if not length.strip().isdigit():
                 return await _send_json(
-                    send, 400, f"Content-Length header {length.decode('latin-1')!r} is not a number"
+                    scope, send, 400, f"Content-Length header {length.decode('latin-1')!r} is not a number"
                 )
             if int(length) > self.max_bytes:
-                return await _send_json(send, 413, too_big)
+                return await _send_json(scope, send, 413, too_big)
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
@@ -417,13 +422,14 @@ class BodyGuard:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > self.max_bytes:
-                return await _send_json(send, 413, too_big)
+                return await _send_json(scope, send, 413, too_big)
         body = b"".join(chunks)
         if b"json" in headers.get(b"content-type", b"").lower():
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 return await _send_json(
+                    scope,
                     send,
                     400,
                     f"body: not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset "

@@ -15,6 +15,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.feedback import CONVERSATION_ID, user_data
+from assistant.schemas import ApiError
 
 __all__ = ["router", "StoredTurn", "Conversation", "TurnStored", "MAX_TURNS"]
 
@@ -58,7 +59,10 @@ def get_conversation(conversation_id: ConversationId, request: Request) -> Conve
 @router.put(
     "/conversations/{conversation_id}/turns/{position}",
     response_model=TurnStored,
-    responses={422: {"description": "position beyond the end, or an invalid turn"}},
+    responses={
+        409: {"model": ApiError, "description": "position beyond the end of the stored turns (a gap)"},
+        422: {"description": "an invalid turn"},
+    },
 )
 def put_turn(
     conversation_id: ConversationId,
@@ -71,7 +75,7 @@ def put_turn(
     have = len(store.turns(conversation_id))
     if position > have:
         raise HTTPException(
-            422,
+            409,
             detail=f"position: {position} is beyond the end of conversation {conversation_id} "
             f"({have} turns stored); send turn {have} next",
         )

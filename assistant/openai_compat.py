@@ -22,11 +22,10 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from assistant.config import Settings
@@ -45,6 +44,7 @@ from assistant.openai_schemas import (
     ModelList,
     OpenAIError,
     Usage,
+    error_reason,
     validation_error,
 )
 from assistant.schemas import MAX_HISTORY_TURNS, AskRequest, AskResponse, Citation, Turn
@@ -54,9 +54,6 @@ __all__ = ["router", "OpenAIError", "reply_content", "to_ask_request"]
 
 _SOURCES = "\n\n[^1]: "  # where the footnotes we append start; cut from assistant turns sent back as history
 _REFS_AT_END = re.compile(r"(?:\s*\[\^\d+\])+\s*$")
-_bearer = HTTPBearer(
-    auto_error=False, description="POLICY_ASSISTANT_OPENAI_API_KEY, when the server sets one"
-)
 
 
 class _OpenAIRoute(APIRoute):
@@ -95,12 +92,20 @@ def _assistant(request: Request) -> Assistant:
 
 def _authorized(
     settings: Annotated[Settings, Depends(_settings)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    authorization: Annotated[
+        str | None,
+        Header(
+            description="`Bearer <POLICY_ASSISTANT_OPENAI_API_KEY>`; needed only when the server sets a key"
+        ),
+    ] = None,
 ) -> None:
+    """Optional bearer auth: off unless the server sets a key (so the schema declares an optional header, not a
+    security scheme every request must meet)."""
     key = settings.openai_api_key
     if not key:
         return
-    if credentials is None:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise OpenAIError(
             401,
             "missing header Authorization: Bearer <key>; use the server's POLICY_ASSISTANT_OPENAI_API_KEY "
@@ -108,7 +113,7 @@ def _authorized(
             kind="invalid_request_error",
             code="invalid_api_key",
         )
-    if not secrets.compare_digest(credentials.credentials.strip().encode(), key.encode()):
+    if not secrets.compare_digest(token.strip().encode(), key.encode()):
         raise OpenAIError(
             401,
             "wrong API key in Authorization: Bearer <key>; use the server's POLICY_ASSISTANT_OPENAI_API_KEY",
@@ -202,7 +207,7 @@ def to_ask_request(messages: list[ChatMessage]) -> AskRequest:
     try:
         return AskRequest(question=question, history=turns[-MAX_HISTORY_TURNS:])
     except ValidationError as exc:
-        reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        reason = error_reason(exc.errors()[0])
         param = f"messages[{last}].content"
         raise OpenAIError(400, f"{param}: {reason}", kind="invalid_request_error", param=param) from exc
 

@@ -30,6 +30,7 @@ __all__ = [
     "ErrorDetail",
     "OpenAIError",
     "validation_error",
+    "error_reason",
 ]
 
 MODEL_ID = "policy-assistant"
@@ -155,6 +156,13 @@ class OpenAIError(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
+def error_reason(err: Any) -> str:
+    """A pydantic error's reason in words (the text fields' pattern asks for a non-space character)."""
+    if err.get("type") == "string_pattern_mismatch":
+        return "is empty (only whitespace); send the question as text"
+    return str(err.get("msg", "invalid request")).removeprefix("Value error, ")
+
+
 def validation_error(errors: Any) -> OpenAIError:
     """The first validation error as a 400 whose `param` is OpenAI-style (`messages[0].role`)."""
     err: dict[str, Any] = next(iter(errors), {})
@@ -165,7 +173,7 @@ def validation_error(errors: Any) -> OpenAIError:
         if isinstance(p, int) or (p != "body" and p not in _UNION_TAGS and "[" not in p)
     ]
     param = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or None
-    msg = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
+    msg = error_reason(err)
     if err.get("type") == "json_invalid":
         return OpenAIError(
             400, f"body: malformed JSON ({msg}); send a JSON object", kind="invalid_request_error"

@@ -19,7 +19,7 @@ __all__ = [
     "Citation",
     "AskResponse",
     "CleanText",
-    "ErrorBody",
+    "ApiError",
     "ERROR_RESPONSES",
     "MAX_QUESTION_CHARS",
     "MAX_HISTORY_TURNS",
@@ -84,7 +84,7 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
-class ErrorBody(BaseModel):
+class ApiError(BaseModel):
     """Every 4xx body: `message` names the field, the limit and the fix; `detail` holds the specifics."""
 
     message: str
@@ -93,10 +93,10 @@ class ErrorBody(BaseModel):
 
 _RETRY = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "body is not UTF-8, not parsable JSON, or a bad Content-Length"},
-    404: {"model": ErrorBody, "description": "unknown id or path, or a disabled endpoint"},
-    413: {"model": ErrorBody, "description": "body over 64 KiB"},
-    422: {"model": ErrorBody, "description": "a field breaks its schema; `message` names it and the limit"},
-    429: {"model": ErrorBody, "description": "over the per-client rate limit", "headers": _RETRY},
-    503: {"model": ErrorBody, "description": "all workers busy and the queue is full", "headers": _RETRY},
+    400: {"model": ApiError, "description": "body is not UTF-8, not parsable JSON, or a bad Content-Length"},
+    404: {"model": ApiError, "description": "unknown id or path, or a disabled endpoint"},
+    413: {"model": ApiError, "description": "body over 64 KiB"},
+    422: {"model": ApiError, "description": "a field breaks its schema; `message` names it and the limit"},
+    429: {"model": ApiError, "description": "over the per-client rate limit", "headers": _RETRY},
+    503: {"model": ApiError, "description": "all workers busy and the queue is full", "headers": _RETRY},
 }

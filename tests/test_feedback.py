@@ -133,7 +133,7 @@ def test_conversation_turns_are_stored_and_read_back_in_order(data_dir: Path) ->
     ]
     gap = client.put(f"/conversations/{cid}/turns/5", json=turns[0])
     assert (
-        gap.status_code == 422 and "position" in gap.json()["message"] and "turn 2" in gap.json()["message"]
+        gap.status_code == 409 and "position" in gap.json()["message"] and "turn 2" in gap.json()["message"]
     )
     bad = client.get("/conversations/has%20space")
     assert bad.status_code == 422 and "conversation_id" in bad.json()["message"]
