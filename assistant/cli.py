@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from assistant.cli_common import CorpusOpt, DataOpt, _data_dir, _fail
+from assistant.cli_feedback import feedback_app
 from assistant.config import get_settings
 from ingest.errors import IngestError
 
@@ -25,22 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Cited Q&A over みやぎ情報化推進ポリシー.",
 )
-
-CorpusOpt = Annotated[
-    Path | None, typer.Option("--corpus", help="folder with manifest.toml [default: ./corpus]")
-]
-DataOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="index folder [default: ./var or POLICY_ASSISTANT_DATA_DIR]")
-]
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
-def _data_dir(data_dir: Path | None) -> Path:
-    return data_dir or get_settings().data_dir
 
 
 @app.command()
@@ -248,34 +234,7 @@ def demo(
     raise typer.Exit(run_demo(_data_dir(data_dir), api_port=api_port, ui_port=ui_port, ready_timeout=ready))
 
 
-feedback_app = typer.Typer(
-    no_args_is_help=True, help="Answer feedback users left in the chat (👍/👎, comments)."
-)
 app.add_typer(feedback_app, name="feedback")
-
-
-@feedback_app.command("export")
-def feedback_export(
-    data_dir: DataOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="file to write [default: stdout]")
-    ] = None,
-) -> None:
-    """Export every stored feedback entry (oldest first) as CSV or JSON Lines."""
-    from assistant.userdata import EXPORT_FORMATS, db_path, export_feedback
-
-    if fmt not in EXPORT_FORMATS:
-        _fail(f"--format {fmt!r} is not supported; use one of: {', '.join(EXPORT_FORMATS)}")
-    path = db_path(_data_dir(data_dir))
-    if not path.is_file():
-        _fail(f"no feedback file {path}; it is created when a user rates an answer (check --data-dir)")
-    text = export_feedback(path.parent, fmt)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}", err=True)
 
 
 @app.command(name="eval")
