@@ -106,7 +106,9 @@ class HybridSearcher:
             for cid, s in scores.items()
             if cid in self.index.chunks and filters.accept(self.index.chunks[cid])
         ]
-        hits.sort(key=lambda h: -h.score)
+        hits.sort(
+            key=lambda h: (-round(h.score, 9), h.chunk.chunk_id)
+        )  # ties broken the same way every build
         return hits[:k]
 
     def _embed_query(self, text: str) -> tuple[float, ...]:

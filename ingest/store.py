@@ -23,6 +23,8 @@ from ingest.embed import Embedder, get_embedder
 
 __all__ = ["VectorStore", "EmbedderFunction", "scalar_metadata", "STORE_SCHEMA_VERSION"]
 
+SIMILARITY_DIGITS = 4  # similarities closer than this are a tie, broken by chunk id
+
 STORE_SCHEMA_VERSION = 1
 _SCALARS = (str, int, float, bool)
 
@@ -211,7 +213,10 @@ class VectorStore:
             query_embeddings=[list(embedding)], n_results=min(k, n), where=where, include=["distances"]
         )
         ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
+        pairs = [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
+        # equal up to the last bits (vectors of one text embedded in different batches) rank by id: a rebuild of
+        # the same corpus ranks the same way
+        return sorted(pairs, key=lambda p: (-round(p[1], SIMILARITY_DIGITS), p[0]))
 
     def query_text(
         self, text: str, k: int = 20, where: dict[str, Any] | None = None
