@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -119,3 +120,22 @@ def leaves_the_work_tree_as_it_found_it() -> Iterator[None]:
         "the test run changed the work tree (write artefacts to test-artifacts/ or a tmp dir instead): "
         + "; ".join(changed)
     )
+
+
+def break_data_dir(data: Path, how: str) -> None:
+    """Damage the index in `data` the way `how` names (the faults and the gates tests share these cases)."""
+    from ingest.index import current_index_dir
+
+    index = current_index_dir(data)
+    if how == "CURRENT is garbage":
+        (data / "CURRENT").write_text("{not json", encoding="utf-8")
+    elif how == "CURRENT names a missing index":
+        (data / "CURRENT").write_text(json.dumps({"index": "index-gone-1"}), encoding="utf-8")
+    elif how == "meta.json missing":
+        (index / "meta.json").unlink()
+    elif how == "catalog.json truncated":
+        (index / "catalog.json").write_text('{"documents": [', encoding="utf-8")
+    elif how == "chroma store missing":
+        shutil.rmtree(index / "chroma")
+    else:
+        raise AssertionError(how)

@@ -33,7 +33,7 @@ import pytest
 from assistant.api import create_app
 from assistant.config import Settings
 from ingest.index import current_index_dir, ingest
-from tests.conftest import EMBEDDING_CACHE, copy_corpus, serve_in_thread
+from tests.conftest import EMBEDDING_CACHE, break_data_dir, copy_corpus, serve_in_thread
 from tests.conftest import free_port as _free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -207,22 +207,6 @@ def test_failed_reindex_keeps_the_old_index_serving(served: Server) -> None:
 # --- a missing or corrupt data dir ----------------------------------------------------------------------------
 
 
-def _break(data: Path, how: str) -> None:
-    index = current_index_dir(data)
-    if how == "CURRENT is garbage":
-        (data / "CURRENT").write_text("{not json", encoding="utf-8")
-    elif how == "CURRENT names a missing index":
-        (data / "CURRENT").write_text(json.dumps({"index": "index-gone-1"}), encoding="utf-8")
-    elif how == "meta.json missing":
-        (index / "meta.json").unlink()
-    elif how == "catalog.json truncated":
-        (index / "catalog.json").write_text('{"documents": [', encoding="utf-8")
-    elif how == "chroma store missing":
-        shutil.rmtree(index / "chroma")
-    else:
-        raise AssertionError(how)
-
-
 BROKEN = [
     "missing dir",
     "empty dir",
@@ -249,7 +233,7 @@ def test_serve_refuses_a_bad_data_dir_with_the_fix(tmp_path: Path, good_index: P
         if how not in ("missing dir", "empty dir"):
             shutil.copytree(good_index, data / good_index.name)
             (data / "CURRENT").write_text(json.dumps({"index": good_index.name}), encoding="utf-8")
-            _break(data, how)
+            break_data_dir(data, how)
         dirs[how] = data
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     procs = {

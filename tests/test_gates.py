@@ -23,7 +23,7 @@ from assistant.schemas import AskRequest
 from assistant.service import Assistant
 from ingest.errors import DataDirError
 from ingest.index import current_index_dir, open_index
-from tests.conftest import copy_corpus
+from tests.conftest import break_data_dir, copy_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -189,16 +189,8 @@ def test_the_summary_prints_each_stated_count_beside_the_parsed_one(corpus: Path
     ["CURRENT is garbage", "CURRENT names a missing index", "meta.json missing", "chroma store missing"],
 )
 def test_a_broken_data_dir_is_repaired_by_a_plain_ingest(data: Path, corpus: Path, how: str) -> None:
-    index = current_index_dir(data)
-    assert index is not None
-    if how == "CURRENT is garbage":
-        (data / "CURRENT").write_text("{not json", encoding="utf-8")
-    elif how == "CURRENT names a missing index":
-        (data / "CURRENT").write_text(json.dumps({"index": "index-gone-1"}), encoding="utf-8")
-    elif how == "meta.json missing":
-        (index / "meta.json").unlink()
-    else:
-        shutil.rmtree(index / "chroma")
+    assert current_index_dir(data) is not None
+    break_data_dir(data, how)
     with pytest.raises(DataDirError) as err:
         open_index(data)
     assert "policy-assistant ingest --data-dir" in str(err.value)
