@@ -9,6 +9,7 @@ import difflib
 import math
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from ingest.normalize import nfkc
 from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
@@ -24,6 +25,9 @@ def squash(text: str) -> str:
 class Knowledge:
     def __init__(self, catalog: Catalog, doc_tokens: list[list[str]] | None = None) -> None:
         self.catalog = catalog
+        # Evidence texts are the index's own chunks and sentences, tokenised again for every question that
+        # meets them: their token sets are kept (bounded), which takes Sudachi off the answering path.
+        self._tokens = lru_cache(maxsize=8192)(_token_set)
         self.titles = {d.doc_id: d.title for d in catalog.documents}
         self.docs = {d.doc_id: d for d in catalog.documents}
         self.listings: dict[str, list[Measure]] = defaultdict(list)
@@ -123,10 +127,10 @@ class Knowledge:
     # --- evidence -------------------------------------------------------------------------------------------
     def coverage(self, question: str, text: str, ignore: set[str] | frozenset[str] = frozenset()) -> float:
         """IDF-weighted share of the question's content tokens found in `text` (0..1)."""
-        qt = [t for t in dict.fromkeys(tokenize(question)) if t not in ignore and not t.isdigit()]
+        qt = [t for t in self._tokens(question) if t not in ignore and not t.isdigit()]
         if not qt:
             return 1.0
-        dt = set(tokenize(text))
+        dt = self._tokens(text)
         dsq = squash(text).lower()
         total = sum(self.idf(t) for t in qt)
         got = sum(self.idf(t) for t in qt if t in dt or (len(t) >= 2 and t in dsq))
@@ -139,6 +143,11 @@ class Knowledge:
 
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
+
+
+def _token_set(text: str) -> dict[str, None]:
+    """The distinct tokens of `text`, in order (a dict: ordered and quick to test)."""
+    return dict.fromkeys(tokenize(text))
 
 
 def _idf(doc_tokens: list[list[str]]) -> dict[str, float]:

