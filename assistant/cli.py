@@ -151,6 +151,8 @@ def serve(
             _fail(str(exc))
             return
         os.environ["POLICY_ASSISTANT_DATA_DIR"] = str(target.resolve())  # read by Settings in every worker
+        # each worker's embedder gets its share of the cores: N workers x all cores would oversubscribe them
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
         uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level="warning")
         return
     try:

