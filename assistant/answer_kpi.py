@@ -78,7 +78,15 @@ def _status(p: ProgressKpi) -> str:
     return f"未達: {when}では{target}に達していません。"
 
 
-def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi], intent: Intent) -> Draft:
+def answer_kpi(
+    k: Knowledge,
+    plan_kpis: list[PlanKpi],
+    boxes: list[ProgressKpi],
+    intent: Intent,
+    bullet: Draft | None = None,
+) -> Draft:
+    """The plan's figures and the report's box for the KPIs; `bullet` is the report's initiative that carries the
+    actual when no box does (`assistant/join.py`), quoted in the box's place."""
     d = Draft()
     want_actual = intent.has("actual", "met", "report")
     show_boxes = want_actual or intent.has(
@@ -106,7 +114,10 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
             d.lines.append(s)
             d.evidence.append(kpi_evidence(kpi))
     n_plan = len(d.lines)
-    if want_actual and not boxes and plan_kpis and d.answerable:
+    if want_actual and not boxes and bullet is not None:
+        d.lines += bullet.lines
+        d.evidence += bullet.evidence
+    elif want_actual and not boxes and plan_kpis and d.answerable:
         reports = [x.title for x in k.catalog.documents if x.kind == "progress"]
         d.lines.append(f"{'・'.join(reports) or '実績報告'}には、この指標の実績値は記載されていません。")
         d.answerable = False
@@ -133,7 +144,9 @@ def answer_kpi(k: Knowledge, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi],
             d.evidence.append(kpi_evidence(plan))
         if plan and intent.has("met"):
             _compare_with_plan(d, plan, p)
-    if want_actual and len(d.lines) > n_plan and boxes:  # the actual asked for comes first, the plan after
+    if (
+        want_actual and len(d.lines) > n_plan and (boxes or bullet is not None)
+    ):  # the actual asked for comes first, the plan after
         d.lines = d.lines[n_plan:] + d.lines[:n_plan]
     if missing_year and not d.lines:
         years = "、".join(fy_phrase(y) for y in intent.years)

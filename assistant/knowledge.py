@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from ingest.normalize import nfkc
 from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
-from ingest.tokenize import tokenize
+from ingest.tokenize import content_tokens, tokenize
 
 __all__ = ["Knowledge", "squash"]
 
@@ -28,6 +28,7 @@ class Knowledge:
         # Evidence texts are the index's own chunks and sentences, tokenised again for every question that
         # meets them: their token sets are kept (bounded), which takes Sudachi off the answering path.
         self._tokens = lru_cache(maxsize=8192)(_token_set)
+        self._topic = lru_cache(maxsize=1024)(_topic_set)
         self.titles = {d.doc_id: d.title for d in catalog.documents}
         self.docs = {d.doc_id: d for d in catalog.documents}
         self.listings: dict[str, list[Measure]] = defaultdict(list)
@@ -127,7 +128,7 @@ class Knowledge:
     # --- evidence -------------------------------------------------------------------------------------------
     def coverage(self, question: str, text: str, ignore: set[str] | frozenset[str] = frozenset()) -> float:
         """IDF-weighted share of the question's content tokens found in `text` (0..1)."""
-        qt = [t for t in self._tokens(question) if t not in ignore and not t.isdigit()]
+        qt = [t for t in self._topic(question) if t not in ignore and not t.isdigit()]
         if not qt:
             return 1.0
         dt = self._tokens(text)
@@ -148,6 +149,11 @@ class Knowledge:
 def _token_set(text: str) -> dict[str, None]:
     """The distinct tokens of `text`, in order (a dict: ordered and quick to test)."""
     return dict.fromkeys(tokenize(text))
+
+
+def _topic_set(text: str) -> dict[str, None]:
+    """The distinct content tokens of `text` (what a question is about), in order."""
+    return dict.fromkeys(content_tokens(text))
 
 
 def _idf(doc_tokens: list[list[str]]) -> dict[str, float]:

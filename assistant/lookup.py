@@ -12,7 +12,9 @@ from assistant.answer import answer_glossary, answer_passage, answer_what
 from assistant.answer_kpi import answer_kpi, kpis_for
 from assistant.draft import Draft, Evidence
 from assistant.intent import Intent
+from assistant.join import initiative_for
 from assistant.knowledge import Knowledge
+from assistant.linker import Linker
 from assistant.retrieve import Filters, Hit, HybridSearcher
 from ingest.records import Chunk
 
@@ -25,8 +27,9 @@ LOW_COVERAGE = 0.34
 class Lookup:
     """The retrieval-grounded steps; `Router` builds on them."""
 
-    def __init__(self, searcher: HybridSearcher, k: Knowledge, generic: set[str]) -> None:
+    def __init__(self, searcher: HybridSearcher, k: Knowledge, generic: set[str], linker: Linker) -> None:
         self.searcher = searcher
+        self.linker = linker
         self.k = k
         self.generic = generic
         self._by_ref = {c.record_ref: c for c in searcher.index.chunks.values()}
@@ -93,7 +96,11 @@ class Lookup:
             and not boxes
             and not any(k.progress_by_plan.get(x.kpi_id) for x in plan)
         ):
-            passage = self._progress_passage(q, hits)
+            joined = next((r for x in plan if (r := initiative_for(x, self.linker, k))), None)
+            chunk = self._by_ref.get(joined or "")
+            if chunk is not None:  # the report carries this KPI's actual in an initiative bullet
+                return answer_kpi(k, plan, [], intent, bullet=answer_passage(chunk, k))
+            passage = None if plan else self._progress_passage(q, hits)
             if passage:
                 return passage
         d = answer_kpi(k, plan, boxes, intent)

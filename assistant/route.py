@@ -22,6 +22,7 @@ from assistant.draft import Draft, fy_phrase
 from assistant.facts import answer_claim, answer_which_measure
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
+from assistant.linker import Linker
 from assistant.lookup import Lookup, abstain
 from assistant.outline import Outline
 from assistant.query import Part
@@ -39,8 +40,8 @@ _SET_WORDS = "主な ある 有る ない 何 どんな 教える 見る 知る 
 class Router(Lookup):
     """Answers one part over one index (shared by requests: holds no per-request state)."""
 
-    def __init__(self, searcher: HybridSearcher, k: Knowledge, generic: set[str]) -> None:
-        super().__init__(searcher, k, generic)
+    def __init__(self, searcher: HybridSearcher, k: Knowledge, generic: set[str], linker: Linker) -> None:
+        super().__init__(searcher, k, generic, linker)
         self.outline = Outline(k, generic)
 
     def route(self, part: Part, hits: list[Hit]) -> tuple[Draft, list[str]]:

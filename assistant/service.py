@@ -109,7 +109,7 @@ class _Engine:
         self.k = Knowledge(index.catalog, index.lexical.doc_tokens)
         self.generic = set(tokenize(_GENERIC))
         self.linker = Linker(index.catalog, self.generic)
-        self.router = Router(self.searcher, self.k, self.generic)
+        self.router = Router(self.searcher, self.k, self.generic, self.linker)
         self.gate = Gate.load()
 
     def drafts(self, req: AskRequest) -> tuple[Query, list[tuple[Part, Draft, list[str], list[Hit]]]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc, number_tokens
 
-__all__ = ["unsupported", "verify_lines", "missing_asked"]
+__all__ = ["unsupported", "verify_lines", "missing_asked", "holds_figure_in"]
 
 COUNTERS = Path(__file__).with_name("vocab") / "counters.toml"
 with COUNTERS.open("rb") as _f:
@@ -84,7 +84,17 @@ def missing_asked(question: str, lines: list[str]) -> str | None:
     m = _ASKED_UNIT.search(nfkc(question))
     if not m:
         return None
-    same = {n for g in _GROUPS if m.group(1) in g for n in g}
+    return None if _figure_in(" ".join(lines), m.group(1)) else m.group(0)
+
+
+def holds_figure_in(text: str, unit: str) -> bool:
+    """Does `text` print a figure in `unit`'s counter (「件/年度」 -> 件 and the counters grouped with it)?"""
+    head = re.split(r"[/／]", nfkc(unit), maxsplit=1)[0].strip()
+    return bool(head) and _figure_in(text, head)
+
+
+def _figure_in(text: str, counter: str) -> bool:
+    same = {n for g in _GROUPS if counter in g for n in g} or {counter}
     units = "|".join(re.escape(u) for u in sorted(same, key=len, reverse=True))
     figure = re.compile(rf"\d[\d,.]*\s*(?:[万千]\s*(?:\d[\d,.]*)?\s*)?(?:{units})")
-    return None if figure.search(nfkc(" ".join(lines))) else m.group(0)
+    return bool(figure.search(nfkc(text)))

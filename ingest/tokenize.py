@@ -23,17 +23,21 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sudachipy import Dictionary, SplitMode, Tokenizer
 
 from ingest.normalize import era_label, expand_measure_ref, fiscal_year, nfkc
 
-__all__ = ["tokenize", "place_names", "TOKENIZER_VERSION"]
+__all__ = ["tokenize", "content_tokens", "place_names", "TOKENIZER_VERSION"]
 
 TOKENIZER_VERSION = "sudachi-core-C+A-norm-v1"
 
 _DROP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白"})
+# what a question is about, not how it is asked: no demonstratives (この, その: the こそあど adnominals; 主な
+# stays), adverbs (もう), pronouns (何), conjunctions, interjections, numerals, single letters (the R of R6),
+# or dependent verbs and adjectives (し, できる, づけ)
+_FUNCTION_POS = _DROP_POS | {"副詞", "代名詞", "接続詞", "感動詞"}
 _BYTE_BUDGET = 40_000  # Sudachi rejects more than 49,149 bytes per call; keep a margin
 
 _dictionary: Dictionary | None = None
@@ -108,27 +112,36 @@ def _units(text: str, budget: int) -> Iterator[str]:
 # --- Sudachi units -----------------------------------------------------------------------------------------
 
 
-def _keep(pos: str, form: str) -> bool:
-    return pos not in _DROP_POS and bool(form.strip())
+def _keep(pos: tuple[str, ...], form: str) -> bool:
+    return pos[0] not in _DROP_POS and bool(form.strip())
 
 
-def _sudachi_tokens(text: str) -> list[str]:
+def _content(pos: tuple[str, ...], form: str) -> bool:
+    return (
+        pos[0] not in _FUNCTION_POS
+        and pos[1] not in ("非自立可能", "数詞")
+        and not (pos[0] == "連体詞" and form[:1] in "こそあど此其彼何")
+        and not (len(form) == 1 and form.isascii())
+        and bool(form.strip())
+    )
+
+
+def _sudachi_tokens(text: str, keep: Callable[[tuple[str, ...], str], bool] = _keep) -> list[str]:
     out: list[str] = []
     tok = _tokenizer()
     for piece in _pieces(text):
         if not piece.strip():
             continue
         for m in tok.tokenize(piece):
-            pos = m.part_of_speech()[0]
             form = m.normalized_form()
-            if not _keep(pos, form):
+            if not keep(m.part_of_speech(), form):
                 continue
             out.append(form.lower())
             subs = m.split(SplitMode.A)
             if len(subs) > 1:
                 for sub in subs:
                     sub_form = sub.normalized_form()
-                    if _keep(sub.part_of_speech()[0], sub_form):
+                    if keep(sub.part_of_speech(), sub_form):
                         out.append(sub_form.lower())
     return out
 
@@ -186,6 +199,15 @@ def tokenize(text: str) -> list[str]:
         return []
     s = _clean(text)
     return _sudachi_tokens(s) + _measure_tokens(s) + _era_tokens(s) + _alnum_tokens(s)
+
+
+def content_tokens(text: str) -> list[str]:
+    """The tokens of `text` that say what it is about (a question's topic): `tokenize` without function words
+    and without years, which questions ask by (「R6の目標」) and `Query` reads separately."""
+    if not text:
+        return []
+    s = _clean(text)
+    return _sudachi_tokens(s, _content) + _measure_tokens(s) + _alnum_tokens(s)
 
 
 def place_names(text: str) -> list[str]:

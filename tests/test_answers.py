@@ -84,6 +84,22 @@ def test_plan_and_report_baselines_that_differ_are_both_cited(client: TestClient
     assert {c["doc_id"] for c in r["citations"]} == {"plan-2021", "progress-r5"}
 
 
+def test_a_plan_kpi_without_a_report_box_gets_the_report_bullet_that_carries_its_actual(
+    client: TestClient,
+) -> None:
+    r = ask(client, "ペーパーレス会議って計画ではR5に何件の目標で、実際は何回やった？")
+    assert r["answerable"] is True
+    assert "394回" in r["answer"] and "13,000" in r["answer"]
+    assert {c["doc_id"] for c in r["citations"]} == {"plan-2021", "progress-r5"}
+    assert r["answer"].index("394回") < r["answer"].index("13,000")  # the asked actual first
+
+
+def test_a_bullet_that_shares_only_the_subject_is_not_a_kpis_actual(client: TestClient) -> None:
+    """The plan's 在宅勤務実施割合 is a share; the report's 在宅勤務実績 is person-days: not the same figure."""
+    r = ask(client, "在宅勤務実施割合のR5の実績は何％？")
+    assert "1,520" not in r["answer"]
+
+
 def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
     r = ask(client, "Which department is in charge of the free public Wi-Fi measure?")
     assert r["answerable"] is True and "情報政策課" in r["answer"]

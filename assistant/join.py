@@ -1,0 +1,40 @@
+"""Plan KPI -> report initiative: the report's bullet that carries a plan KPI's actual when no KPI box does.
+
+The R5 report prints a box for 12 of the plan's KPIs; for others the year's figure sits in an initiative bullet
+(plan 「ペーパーレス会議実施回数」 -> report 「ペーパーレス会議・紙文書の電子化の推進（実施394回…）」). A bullet is
+joined to a KPI only when all three hold:
+
+- the linker finds the KPI's item in the bullet (`JOIN_LINK`: the IDF-weighted name and word overlap of
+  `assistant/linker.py`),
+- half of the item's words are in the bullet (`JOIN_COVER`), so a bullet sharing only the subject is not taken
+  (「セルフチェックにおける理解度・遵守度の平均」 is not the bullet's 実施率),
+- the bullet prints a figure in the KPI's counter (the groups of `vocab/counters.toml`), so a share is never
+  answered with a head count (在宅勤務実施割合 ％ is not 1,520人日).
+
+A joined bullet is a different record from the KPI: the answer quotes it as printed and computes no 達成／未達.
+"""
+
+from __future__ import annotations
+
+from assistant.knowledge import Knowledge
+from assistant.linker import Linker
+from assistant.verify import holds_figure_in
+from ingest.records import PlanKpi
+
+__all__ = ["initiative_for", "JOIN_LINK", "JOIN_COVER"]
+
+JOIN_LINK = 0.45
+JOIN_COVER = 0.45
+
+
+def initiative_for(kpi: PlanKpi, linker: Linker, k: Knowledge) -> str | None:
+    """The record ref of the report initiative that carries `kpi`'s actual, or None."""
+    if not kpi.unit or kpi.placeholder:
+        return None
+    for link in linker.link(kpi.item, kinds=("initiative",), top=3):
+        if link.score < JOIN_LINK:
+            break
+        body = link.entity.text
+        if k.coverage(kpi.item, body) >= JOIN_COVER and holds_figure_in(body, kpi.unit):
+            return link.entity.ref
+    return None
