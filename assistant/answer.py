@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.answer_types import asked_type, holds_type
 from assistant.draft import Draft, Evidence, measure_dict, measure_evidence, measure_name
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
@@ -225,7 +226,14 @@ def _best_sentences(body: str, question: str, k: Knowledge, limit: int = 420) ->
     sents = [x for x in re.split(r"(?<=[。！？])|\n", body) if x.strip()]
     if len("".join(sents)) <= limit:
         return body
-    scored = sorted(range(len(sents)), key=lambda i: -k.coverage(question, sents[i]))
+    asked = asked_type(question)  # a sentence that holds the asked type (a date for 「いつ」) leads
+    scored = sorted(
+        range(len(sents)),
+        key=lambda i: (
+            -round(k.coverage(question, sents[i]), 1),
+            not (asked and holds_type(asked[0], sents[i], question)),
+        ),
+    )
     keep: set[int] = set()
     size = 0
     for i in scored:

@@ -10,6 +10,7 @@ import re
 
 from assistant.answer import answer_glossary, answer_passage, answer_what
 from assistant.answer_kpi import answer_kpi, kpis_for
+from assistant.answer_types import asked_type, holds_type
 from assistant.draft import Draft, Evidence
 from assistant.intent import Intent
 from assistant.join import initiative_for
@@ -147,13 +148,20 @@ class Lookup:
             prefer["glossary"] = 4
         if intent.has("count_items"):  # 「施策はいくつ？」: the documents state such counts in their text
             prefer = {"section": 4, "totals": 3}
+        asked = asked_type(q)  # 「いつ？」: of equally covering passages, the one that holds a date
         ranked = sorted(
             (
-                (round(k.coverage(q, h.chunk.text, self.generic), 1), prefer.get(h.chunk.kind, 0), -i, h)
+                (
+                    round(k.coverage(q, h.chunk.text, self.generic), 1),
+                    bool(asked and holds_type(asked[0], h.chunk.text, q)),
+                    prefer.get(h.chunk.kind, 0),
+                    -i,
+                    h,
+                )
                 for i, h in enumerate(hits[:5])
                 if self._confident(q, h, i) and (h.chunk.kind in prefer or not intent.has("count_items"))
             ),
-            key=lambda x: x[:3],
+            key=lambda x: x[:4],
             reverse=True,
         )
         for *_, h in ranked:

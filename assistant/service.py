@@ -15,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
 from assistant.abstain import Gate, features
+from assistant.answer_types import lacks_asked_type
 from assistant.draft import Draft
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
@@ -130,8 +131,11 @@ class _Engine:
         all_hits: list[Hit] = []
         for part, draft, rel, hits in parts:
             unit = missing_asked(part.text, draft.lines) if draft.answerable else None
+            wanted = lacks_asked_type(part.text, draft.lines) if draft.answerable and not unit else None
             if unit:  # the answer holds no figure in the asked counter: it does not answer what was asked
                 draft = abstain(f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。")
+            elif wanted:  # nor a date for 「いつ」, a ranking for 「一番」, a name for 「誰」
+                draft = abstain(f"資料には、ご質問の「{wanted}」に当たる記載が見当たりません。")
             elif draft.answerable and not self.gate.passes(features(part, draft, self.k, self.generic)):
                 draft = abstain(
                     f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"

@@ -29,7 +29,7 @@ from sudachipy import Dictionary, SplitMode, Tokenizer
 
 from ingest.normalize import era_label, expand_measure_ref, fiscal_year, nfkc
 
-__all__ = ["tokenize", "content_tokens", "place_names", "TOKENIZER_VERSION"]
+__all__ = ["tokenize", "content_tokens", "place_names", "proper_nouns", "TOKENIZER_VERSION"]
 
 TOKENIZER_VERSION = "sudachi-core-C+A-norm-v1"
 
@@ -212,6 +212,11 @@ def content_tokens(text: str) -> list[str]:
 
 def place_names(text: str) -> list[str]:
     """Place names (固有名詞・地名) in `text` as printed after NFKC, e.g. 仙台市, 東京都."""
+    return proper_nouns(text, ("地名",))
+
+
+def proper_nouns(text: str, kinds: tuple[str, ...]) -> list[str]:
+    """The proper nouns of `text` of Sudachi's kinds (地名, 人名, ...), as printed after NFKC, first seen first."""
     if not text:
         return []
     out: list[str] = []
@@ -219,6 +224,8 @@ def place_names(text: str) -> list[str]:
     for piece in _pieces(_clean(text)):
         if piece.strip():
             out += [
-                m.surface() for m in tok.tokenize(piece) if m.part_of_speech()[1:3] == ("固有名詞", "地名")
+                m.surface()
+                for m in tok.tokenize(piece)
+                if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[2] in kinds
             ]
     return list(dict.fromkeys(out))

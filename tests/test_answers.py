@@ -100,6 +100,19 @@ def test_a_bullet_that_shares_only_the_subject_is_not_a_kpis_actual(client: Test
     assert "1,520" not in r["answer"]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "オープンデータみやぎで一番ダウンロードされているデータセットは？",
+        "Miyagi Pitch Contestで優勝したチームはどこ？",
+    ],
+)
+def test_an_answer_without_the_asked_kind_of_thing_is_not_sent(client: TestClient, question: str) -> None:
+    """A ranking, a winner: the documents print neither, and a quote that only mentions the subject is no answer."""
+    r = ask(client, question)
+    assert r["answerable"] is False
+
+
 def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
     r = ask(client, "Which department is in charge of the free public Wi-Fi measure?")
     assert r["answerable"] is True and "情報政策課" in r["answer"]

@@ -37,3 +37,33 @@ def test_every_counter_group_is_recognised_in_its_examples():
             assert missing_asked(q, []) is not None, f"{q!r} asks no counter of {g['names']}"
             figure = f"12{g['names'][-1]}"
             assert missing_asked(q, [f"実績は{figure}です。"]) is None, f"{figure} does not answer {q!r}"
+
+
+def test_every_answer_type_covers_a_class_and_holds_its_fillers():
+    """vocab/answer_types.toml: each type recognises its examples (at least two) and none of its negatives."""
+    from assistant.answer_types import asked_type, types
+
+    for name, entry in types().items():
+        assert len(set(entry["examples"])) >= 2, f"{name}: needs two differently worded examples"
+        for q in entry["examples"]:
+            assert (asked_type(q) or ("",))[0] == name, f"{name} not recognised in its example {q!r}"
+        for q in entry.get("negatives", []):
+            assert (asked_type(q) or ("",))[0] != name, f"{name} wrongly recognised in its negative {q!r}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "holds"),
+    [
+        ("when", "令和２年９月１４日，我が県は宣言した", True),
+        ("when", "事業開始はH20（2008年度）です", True),
+        ("when", "受講者は1,234人でした", False),
+        ("superlative", "公開数は150データセットです", False),
+        ("superlative", "最も多いのは仙台市です", True),
+        ("who", "担当所属は震災復興・企画部 情報政策課です", True),
+        ("who", "コンテストを開催しました", False),
+    ],
+)
+def test_an_answer_holds_the_asked_type_only_with_a_filler(kind, text, holds):
+    from assistant.answer_types import holds_type
+
+    assert holds_type(kind, text) is holds

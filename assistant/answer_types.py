@@ -1,0 +1,65 @@
+"""The kind of thing a question wants back, and whether a text holds one: 「いつ」 wants a date, 「一番」 a ranking,
+「誰」「どの会社」 a person or an organisation. The vocabulary is data (`vocab/answer_types.toml`).
+
+Two uses: passage selection prefers a passage (and a sentence) that holds the asked type (「デジタルファースト宣言は
+いつ？」 takes the paragraph with 令和２年９月１４日 over one that only mentions the declaration); and an answer that
+does not hold it is not sent (`lacks_asked_type`), as `verify.missing_asked` does for counters. A person or an
+organisation is also recognised by a person name (Sudachi: 固有名詞・人名) for words the question does not use.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from ingest.normalize import nfkc
+from ingest.tokenize import proper_nouns
+
+__all__ = ["asked_type", "holds_type", "lacks_asked_type", "types", "ANSWER_TYPES"]
+
+ANSWER_TYPES = Path(__file__).with_name("vocab") / "answer_types.toml"
+
+
+@lru_cache(maxsize=1)
+def types() -> dict[str, dict]:
+    with ANSWER_TYPES.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {
+        name: {
+            **entry,
+            "_q": re.compile("|".join(f"(?:{p})" for p in entry["patterns"]), re.IGNORECASE),
+            "_a": re.compile("|".join(f"(?:{p})" for p in entry["fillers"]), re.IGNORECASE),
+        }
+        for name, entry in raw.items()
+    }
+
+
+def asked_type(question: str) -> tuple[str, str] | None:
+    """(type, the words that ask it) for the first type the question asks, else None."""
+    q = nfkc(question)
+    for name, entry in types().items():
+        m = entry["_q"].search(q)
+        if m:
+            return name, m.group(0)
+    return None
+
+
+def holds_type(kind: str, text: str, question: str = "") -> bool:
+    """Does `text` hold a `kind` filler that is not one of the question's own words?"""
+    t, q = nfkc(text), nfkc(question)
+    for m in types()[kind]["_a"].finditer(t):
+        if m.group(0) not in q:
+            return True
+    if kind == "who":
+        return any(n not in q for n in proper_nouns(t, ("人名",)))
+    return False
+
+
+def lacks_asked_type(question: str, lines: list[str]) -> str | None:
+    """The words that ask a type no line holds (the answer does not answer what was asked), else None."""
+    asked = asked_type(question)
+    if asked is None or holds_type(asked[0], "\n".join(lines), question):
+        return None
+    return asked[1]
