@@ -9,10 +9,27 @@ from assistant.answer import answer_outline
 from assistant.draft import Draft
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
+from assistant.passages import ancestry
 from ingest.records import Section
 from ingest.tokenize import tokenize
 
-__all__ = ["Outline"]
+__all__ = ["Outline", "HEADING_COVERAGE"]
+
+HEADING_COVERAGE = (
+    0.6  # share of the question's words (IDF-weighted) a heading must hold to answer by its parts
+)
+_COUNTED = re.compile(r"([0-9０-９一二三四五六七八九十]+)\s*(?:つ|個|本|項目|点)")
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九十")}
+
+
+def _count_fits(q: str, n: int) -> bool:
+    """「5つの柱」 counts five parts: a heading with another number of parts is not the one asked about."""
+    m = _COUNTED.search(q)
+    if not m:
+        return True
+    raw = m.group(1)
+    value = int(raw) if raw.isdigit() else _KANJI_DIGITS.get(raw, -1)
+    return value == n
 
 
 class Outline:
@@ -23,6 +40,8 @@ class Outline:
         self.generic = generic
         sections = k.catalog.sections
         self._title_tokens = [(x, set(tokenize(x.title))) for x in sections if x.title]
+        # a heading as readers name it: with its chapter (「第4章 官民データ計画… 1 …５つの柱」)
+        self._headings = {x.section_id: " ".join(ancestry(sections, x)) for x in sections if x.title}
         self._children: dict[str, list[Section]] = {}
         for x in sections:
             parent = next(
@@ -53,6 +72,16 @@ class Outline:
         if with_children:
             parent, kids = min(with_children, key=lambda x: len(x[0].title))
             return answer_outline(parent, kids, k)
+        # a heading named by most of the question's words, among others (「第4章に出てくる…5つの柱」), with the
+        # number of parts the question counts when it counts them
+        scored = [
+            (k.coverage(q, self._headings[sec.section_id], self.generic), -len(sec.title), sec, kids)
+            for sec, _ in self._title_tokens
+            if (kids := self._children.get(sec.section_id)) and _count_fits(q, len(kids))
+        ]
+        best = max(scored, key=lambda x: x[:2], default=None)
+        if best and best[0] >= HEADING_COVERAGE:
+            return answer_outline(best[2], best[3], k)
         by_parent: dict[tuple[str, ...], list] = {}
         for sec in cands:
             by_parent.setdefault(tuple(sec.path[:-1]), []).append(sec)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from ingest.records import Catalog, Chunk, Section
 
-__all__ = ["router", "Passage", "PassageBlock", "passage"]
+__all__ = ["router", "Passage", "PassageBlock", "passage", "ancestry"]
 
 CONTEXT_LINES = 40  # records this far around the cited lines are shown as context
 MAX_LINE = 10_000_000
@@ -56,7 +56,7 @@ def _headed(s: Section) -> str:
     return s.title if not s.label or s.title.startswith(s.label) else f"{s.label} {s.title}"
 
 
-def _ancestry(sections: list[Section], target: Section) -> list[str]:
+def ancestry(sections: list[Section], target: Section) -> list[str]:
     """`label title` of each enclosing section (by level, the latest one before `target`), then `target`'s."""
     chain: dict[int, Section] = {}
     for s in sections:
@@ -92,7 +92,7 @@ def passage(cat: Catalog, chunks: list[Chunk], doc_id: str, start: int, end: int
     sections = sorted((s for s in cat.sections if s.doc_id == doc_id), key=lambda s: s.line_start)
     section = _section_of(sections, start)
     if section is not None:
-        lo, hi, path = section.line_start, max(section.line_end, end), _ancestry(sections, section)
+        lo, hi, path = section.line_start, max(section.line_end, end), ancestry(sections, section)
     else:
         lo, hi, path = max(1, start - CONTEXT_LINES), end + CONTEXT_LINES, []
     near_lo, near_hi = max(lo, start - CONTEXT_LINES), min(hi, end + CONTEXT_LINES)

@@ -129,6 +129,12 @@ def test_plan_structure_from_its_headings(client: TestClient) -> None:
     assert "市町村の情報化への支援" in r["answer"] and "県行政の情報化の基盤整備" in r["answer"]
 
 
+def test_a_heading_named_with_its_chapter_and_its_count_answers_with_its_parts(client: TestClient) -> None:
+    r = ask(client, "第4章で挙げている官民データ計画の5つの柱って何？")
+    assert r["answerable"] is True
+    assert "オンライン化" in r["answer"] and "標準化" in r["answer"] and "オープンデータ" in r["answer"]
+
+
 def test_measures_of_a_department(client: TestClient) -> None:
     r = ask(client, "警察本部が担当している施策は？")
     assert all(m in r["answer"] for m in ("警2", "警3", "企・警12"))
