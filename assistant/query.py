@@ -136,7 +136,7 @@ def _conversation_subject(
         if turn.role == "assistant" and _is_refusal(text):
             return [], [], nfkc(last_user)
         ids = measure_ids_in(text, set(k.listings))
-        quoted = re.findall(r"「([^」]{3,60})」", text) if turn.role == "assistant" else [text]
+        quoted = [x for x in _quoted(text) if 3 <= len(x) <= 60] if turn.role == "assistant" else [text]
         pins = [x.entity.ref for q in quoted for x in linker.link(q, top=1) if x.name >= CARRY_NAME]
         if turn.role == "user":
             pins = list(_own_pins(text, linker))
@@ -145,6 +145,21 @@ def _conversation_subject(
         if turn.role == "user":
             break  # the previous question named nothing: use its words, not an older turn's subject
     return [], [], nfkc(last_user)
+
+
+def _quoted(text: str) -> list[str]:
+    """The outermost 「…」 spans of `text`, nested quotes kept (「デジタル化が「ある程度進んでいる」以上の企業の割合」)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "「":
+            depth += 1
+            if depth == 1:
+                start = i + 1
+        elif ch == "」" and depth:
+            depth -= 1
+            if depth == 0:
+                out.append(text[start:i])
+    return out
 
 
 def _asks_report(intent: Intent, k: Knowledge) -> bool:

@@ -220,7 +220,9 @@ class Router(Lookup):
             if ms:
                 return answer_list(k, f"{'・'.join(deps or bureaus)}が担当する施策", ms)
         goals = k.goal_hits(q)
-        if goals and (intent.has("list", "count") or re.search(r"施策|どれ|何", q)):
+        if goals and (
+            intent.has("list", "count") or (intent.asks and re.search(r"施策|どれ|何", q))
+        ):  # a list is asked for, not 「…する施策があるって聞いた」
             ms = [m for m in k.catalog.measures if m.goal in goals]
             if re.search(r"調整中", q):
                 ms = [m for m in ms if m.placeholder]

@@ -189,6 +189,25 @@ def test_follow_up_resolves_to_the_measure_of_the_previous_turn(client: TestClie
     assert "情報政策課" in r["answer"]
 
 
+def _conversation(client: TestClient, turns: list[str]) -> dict:
+    history: list[dict] = []
+    for turn in turns:
+        r = ask(client, turn, history)
+        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": r["answer"]}]
+    return r
+
+
+def test_a_follow_up_carries_a_record_whose_name_holds_quotes(client: TestClient) -> None:
+    """「デジタル化が「ある程度進んでいる」以上の企業の割合」: the whole name is the subject, not its first half."""
+    r = _conversation(client, ["中小企業のデジタル化が進んでいる割合はR5でどれくらい？", "前の年は？"])
+    assert r["answerable"] is True and "32.7" in r["answer"]
+
+
+def test_a_statement_about_a_measure_is_not_answered_with_a_list(client: TestClient) -> None:
+    r = _conversation(client, ["電子決裁を進める新しい総合文書システムの施策があるらしいね", "担当は？"])
+    assert "県政情報・文書課" in r["answer"].replace("\n", "").replace(" ", "")
+
+
 # --- verification gate -----------------------------------------------------------------------------------------
 def test_every_figure_in_an_answer_occurs_in_its_citations(client: TestClient) -> None:
     from ingest.normalize import number_tokens
