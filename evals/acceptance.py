@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_items", "score_items", "ACCEPTANCE"]
+__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE"]
 
 ACCEPTANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "evals" / "acceptance.jsonl"
+PROBE = Path(__file__).resolve().parent / "probe.jsonl"  # a second outside sample (evals/README.md)
 Ask = Callable[[str, list[dict[str, str]]], dict[str, Any]]
 
 
@@ -166,7 +167,7 @@ def report(data_dir: Path, path: Path = ACCEPTANCE) -> str:
     kind_rows = [f"| {n} | " + " | ".join(kinds[label].get(n, "-") for label in halves) + " |" for n in names]
     return "\n".join(
         [
-            f"Scored by `{path.parent / 'score.py'}` over HTTP against this index (questions written outside the team;"
+            f"Scored by `{ACCEPTANCE.parent / 'score.py'}` over HTTP against this index (questions written outside the team;"
             " development happened on the odd lines only).",
             "",
             "| set | n | answer | abstain | citations | direct | false abstentions | p50 ms | p95 ms |",
