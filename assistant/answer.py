@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 from assistant.answer_types import asked_type, holds_type
-from assistant.draft import Draft, Evidence, measure_dict, measure_evidence, measure_name
+from assistant.draft import Draft, Evidence, fy_phrase, measure_dict, measure_evidence, measure_name
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
-from ingest.normalize import era_label
+from ingest.normalize import era_label, fiscal_year
 from ingest.records import Chunk, Measure, Section
 
 __all__ = [
@@ -171,7 +171,21 @@ def answer_glossary(c: Chunk) -> Draft:
     return d
 
 
-def answer_totals(k: Knowledge) -> Draft:
+def answer_totals(k: Knowledge, years: tuple[int, ...] = ()) -> Draft:
+    """The report's overall 事業数 and amount, for the years it gives them (its own year and the reference year);
+    another year asked is not in the documents."""
+    stated = {t.fiscal_year for t in k.catalog.totals} | {
+        y for t in k.catalog.totals if (y := fiscal_year(t.reference_year_raw or ""))
+    }
+    missing = [y for y in years if y not in stated]
+    if missing:
+        given = "・".join(fy_phrase(y) for y in sorted(stated))
+        return Draft(
+            lines=[
+                f"実績報告にある事業数・金額は{given}のもので、{fy_phrase(missing[0])}の数値は記載されていません。"
+            ],
+            answerable=False,
+        )
     d = Draft()
     for t in k.catalog.totals:
         title = k.titles.get(t.doc_id, t.doc_id)

@@ -23,7 +23,7 @@ from assistant.facts import answer_claim, answer_which_measure
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
-from assistant.lookup import Lookup, abstain
+from assistant.lookup import Lookup, abstain, latin_share
 from assistant.outline import Outline
 from assistant.query import Part
 from assistant.retrieve import Hit, HybridSearcher
@@ -83,8 +83,14 @@ class Router(Lookup):
         if glossary:
             return glossary, related
         if intent.has("budget"):
-            specific = ids or part.named >= NAMED_THING  # the report states totals only, no item's budget
-            return self._budget(q, list(ids) or (["?"] if specific else []), k), related
+            # the report states totals only, no item's budget; a question about the totals names them
+            # (「関連事業に…いくら」) or the report (「実績報告の金額」); an English one is trusted to (its words
+            # cannot overlap the labels)
+            overall = (
+                bool(self.linker.link(q, kinds=("totals",))) or intent.has("report") or latin_share(q) > 0.5
+            )
+            specific = ids or part.named >= NAMED_THING or not overall
+            return self._budget(q, list(ids) or (["?"] if specific else []), k, intent.years), related
         listing = self._list(q, intent, ids, hits, k)
         if listing:
             return listing, related
@@ -185,17 +191,18 @@ class Router(Lookup):
             return None
         c = top.chunk
         if c.kind == "totals":
-            return answer_totals(self.k)
+            return answer_totals(self.k, part.intent.years)
         if c.kind == "initiative":
             return answer_passage(c, self.k, part.text)
         if c.kind == "glossary" and part.intent.has("glossary", "glossary_maybe"):
             return answer_glossary(c)
         return None
 
-    def _budget(self, q: str, ids: list[str], k: Knowledge) -> Draft:
-        """Totals when the question names no measure (the report states only the overall 事業数 and 決算額)."""
+    def _budget(self, q: str, ids: list[str], k: Knowledge, years: tuple[int, ...] = ()) -> Draft:
+        """Totals when the question names no measure (the report states only the overall 事業数 and 決算額), for
+        the years the report gives them (its own year and the reference year)."""
         if k.catalog.totals and not ids:
-            return answer_totals(k)
+            return answer_totals(k, years)
         return abstain(
             "資料には個々の施策の予算額・事業費は記載されていません。"
             "実績報告にあるのはポリシー関連事業全体の事業数と決算額です。"
