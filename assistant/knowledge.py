@@ -126,9 +126,20 @@ class Knowledge:
         return hits
 
     # --- evidence -------------------------------------------------------------------------------------------
-    def coverage(self, question: str, text: str, ignore: set[str] | frozenset[str] = frozenset()) -> float:
-        """IDF-weighted share of the question's content tokens found in `text` (0..1)."""
-        qt = [t for t in self._topic(question) if t not in ignore and not t.isdigit()]
+    def coverage(
+        self,
+        question: str,
+        text: str,
+        ignore: set[str] | frozenset[str] = frozenset(),
+        known_only: bool = False,
+    ) -> float:
+        """IDF-weighted share of the question's content tokens found in `text` (0..1). With `known_only`, words
+        the corpus never uses are left out: they tell whether the documents can answer, not which passage does."""
+        qt = [
+            t
+            for t in self._topic(question)
+            if t not in ignore and not t.isdigit() and not (known_only and t not in self._df)
+        ]
         if not qt:
             return 1.0
         dt = self._tokens(text)

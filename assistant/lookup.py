@@ -42,14 +42,15 @@ class Lookup:
         """Is hit `h` (at position `pos`) about what the question asks? Lexical evidence, or both rankers agree."""
         if "link" in h.ranks:
             return True
-        cov = self.k.coverage(q, h.chunk.text, self.generic)
         lex, dense = h.ranks.get("lexical", 99), h.ranks.get("dense", 99)
-        if cov >= MIN_COVERAGE:
-            return True
         if (
             latin_share(q) > 0.5
         ):  # an English question: Japanese tokens cannot overlap, trust the dense ranker
-            return pos <= 2 and dense <= 3
+            return self.k.coverage(q, h.chunk.text, self.generic) >= MIN_COVERAGE or (pos <= 2 and dense <= 3)
+        # words the corpus never uses say nothing about which record is meant (「法律上」 for 「法令」)
+        cov = self.k.coverage(q, h.chunk.text, self.generic, known_only=True)
+        if cov >= MIN_COVERAGE:
+            return True
         return pos == 0 and cov >= LOW_COVERAGE and lex <= 2 and dense <= 2
 
     def _focus(
