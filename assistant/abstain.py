@@ -3,8 +3,8 @@ threshold fitted by `python -m evals.fit_abstain` on labelled questions (cross-v
 `assistant/vocab/abstain.json`; nothing here is tuned by hand.
 
 Features of one answered part: how much of the question's content the cited evidence covers (IDF-weighted), how
-much of it the corpus never uses at all (a word no document has cannot be answered from them), whether its two most
-specific words are missing from the evidence (「MICAの登録者数」 answered with another app's figure), how fully the part
+much of it the corpus never uses at all (a word no document has cannot be answered from them), whether its most specific
+word the documents use is missing from the evidence (「MICAの登録者数」 answered with another app's figure), how fully the part
 names a record, and whether it names a measure number or carries a subject from the conversation.
 """
 
@@ -18,27 +18,32 @@ from pathlib import Path
 from assistant.draft import Draft
 from assistant.knowledge import Knowledge
 from assistant.query import Part
-from ingest.tokenize import tokenize
+from ingest.tokenize import content_tokens
 
-__all__ = ["FEATURES", "Gate", "features"]
+__all__ = ["FEATURES", "Gate", "features", "judged"]
 
-FEATURES = ("coverage", "unknown", "rare_missing", "named", "has_id", "carried")
+FEATURES = ("coverage", "known_coverage", "unknown", "rare_missing", "named", "has_id", "carried")
 FITTED = Path(__file__).with_name("vocab") / "abstain.json"
+
+
+def judged(part: Part) -> bool:
+    """The gate judges a part that stands on its own; a follow-up's words (「前の年は？」) name little of what it is
+    about, and its subject comes from the conversation."""
+    return not part.context and not part.carried
 
 
 def features(part: Part, draft: Draft, k: Knowledge, generic: set[str]) -> dict[str, float]:
     evidence = " ".join(e.quote for e in draft.evidence) + " " + " ".join(draft.lines)
-    content = [
-        t for t in dict.fromkeys(tokenize(part.text)) if t not in generic and not t.isdigit() and len(t) > 1
-    ]
+    content = [t for t in dict.fromkeys(content_tokens(part.text)) if t not in generic and len(t) > 1]
     total = sum(k.idf(t) for t in content) or 1.0
     unknown = sum(k.idf(t) for t in content if t not in k.vocabulary) / total
-    rare = sorted(content, key=k.idf, reverse=True)[:2]  # the question's most specific words
-    found = k.coverage(" ".join(rare), evidence, generic) if rare else 1.0
+    known = [t for t in content if t in k.vocabulary]
+    rare = max(known, key=k.idf, default=None)  # the question's most specific word the documents use
     return {
-        "rare_missing": 1.0 - found,
         "coverage": k.coverage(part.text, evidence, generic),
+        "known_coverage": k.coverage(part.text, evidence, generic, known_only=True),
         "unknown": unknown if content else 0.0,
+        "rare_missing": 1.0 - k.coverage(rare, evidence) if rare else 0.0,
         "named": part.named,
         "has_id": 1.0 if part.ids and not part.carried else 0.0,
         "carried": 1.0 if part.carried else 0.0,

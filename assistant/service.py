@@ -14,7 +14,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
-from assistant.abstain import Gate, features
+from assistant.abstain import Gate, features, judged
 from assistant.answer_types import lacks_asked_type
 from assistant.draft import Draft
 from assistant.english import english_lead
@@ -136,7 +136,11 @@ class _Engine:
                 draft = abstain(f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。")
             elif wanted:  # nor a date for 「いつ」, a ranking for 「一番」, a name for 「誰」
                 draft = abstain(f"資料には、ご質問の「{wanted}」に当たる記載が見当たりません。")
-            elif draft.answerable and not self.gate.passes(features(part, draft, self.k, self.generic)):
+            elif (
+                draft.answerable
+                and judged(part)
+                and not self.gate.passes(features(part, draft, self.k, self.generic))
+            ):
                 draft = abstain(
                     f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"
                 )

@@ -1,9 +1,10 @@
 """Fit the abstention gate (assistant/abstain.py) on labelled questions, with cross-validation.
 
-Labelled questions: the development set (evals/questions.jsonl) and the development half (odd lines) of the
-acceptance set. Each answered part is one example: label 1 when the question is answerable and the ungated answer
+Labelled questions: the development set (evals/questions.jsonl) and the development halves (odd lines) of the
+acceptance set and of evals/probe.jsonl. Each answered part is one example: label 1 when the question is answerable and the ungated answer
 holds its expected strings, 0 when the question is unanswerable or the answer is wrong (a wrong answer is worse
-than none). A logistic regression (numpy, L2) is fitted; the threshold stops the most wrong or unanswerable answers while keeping at least 97% of the right ones over 5 folds. Writes
+than none). A logistic regression (numpy, L2) is fitted; the threshold stops the most wrong or unanswerable answers while keeping at least 99% of the right ones, cross-validated
+leaving one writer's questions out at a time. Writes
 assistant/vocab/abstain.json with the weights, the threshold and the cross-validated scores.
 
     python -m evals.fit_abstain --data-dir var
@@ -17,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.abstain import FEATURES, FITTED, features
+from assistant.abstain import FEATURES, FITTED, features, judged
 from assistant.schemas import AskRequest, Turn
 from assistant.service import Assistant
-from evals.acceptance import ACCEPTANCE, load_items, norm
+from evals.acceptance import ACCEPTANCE, PROBE, load_items, norm
 
 __all__ = ["examples", "fit"]
 
-KEEP = 0.97  # a false abstention costs a right answer: the gate may stop at most 3% of them
+KEEP = 0.99  # a false abstention costs a right answer: the gate may stop at most 1% of them
 
 
 def _right(answer: str, must: list[list[str]]) -> bool:
@@ -32,23 +33,26 @@ def _right(answer: str, must: list[list[str]]) -> bool:
     return all(any(norm(x) in a for x in g) for g in must)
 
 
-def _items(dev: Path, acceptance: Path) -> list[tuple[str, list[dict[str, str]], list[list[str]]]]:
+def _items(dev: Path, acceptance: Path) -> list[tuple[int, str, list[dict[str, str]], list[list[str]]]]:
+    """(source, question, history, must): source 0 is our development set, 1 and 2 the outside samples."""
     out = []
     for line in dev.read_text(encoding="utf-8").splitlines():
         if line.strip():
             q = json.loads(line)
             must = [[e] for e in q.get("expected", [])] if q.get("answerable", True) else []
-            out.append((q["question"], q.get("history", []), must))
-    if acceptance.exists():
-        for it in load_items(acceptance, "odd"):
-            out.append((it["q"], [{"turns": t} for t in it.get("turns", [])[:-1]], it["must"]))
+            out.append((0, q["question"], q.get("history", []), must))
+    for source, path in ((1, acceptance), (2, PROBE)):  # the outside samples: their development halves only
+        if path.exists():
+            for it in load_items(path, "odd"):
+                out.append((source, it["q"], [{"turns": t} for t in it.get("turns", [])[:-1]], it["must"]))
     return out
 
 
-def examples(bot: Assistant, dev: Path, acceptance: Path) -> tuple[np.ndarray, np.ndarray]:
+def examples(bot: Assistant, dev: Path, acceptance: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and the source of each example."""
     engine = bot._engine
-    xs, ys = [], []
-    for question, history, must in _items(dev, acceptance):
+    xs, ys, src = [], [], []
+    for source, question, history, must in _items(dev, acceptance):
         turns: list[Turn] = []
         for h in history:
             if "turns" in h:  # an acceptance conversation: ask the earlier turn to get its answer
@@ -60,11 +64,12 @@ def examples(bot: Assistant, dev: Path, acceptance: Path) -> tuple[np.ndarray, n
         answer = "\n".join(line for _, d, _, _ in parts for line in d.lines)
         label = 1 if must and _right(answer, must) else 0
         for part, draft, _, _ in parts:
-            if draft.answerable:
+            if draft.answerable and judged(part):
                 f = features(part, draft, engine.k, engine.generic)
                 xs.append([f[n] for n in FEATURES])
                 ys.append(label)
-    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+                src.append(source)
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), np.asarray(src)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 4000) -> tuple[np.ndarray, float]:
@@ -96,9 +101,10 @@ def main() -> None:
     ap.add_argument("--acceptance", type=Path, default=ACCEPTANCE)
     args = ap.parse_args()
     FITTED.unlink(missing_ok=True)  # features are computed with the gate open
-    x, y = examples(Assistant.open(args.data_dir), args.dev, args.acceptance)
-    rng = np.random.default_rng(0)
-    folds = np.array_split(rng.permutation(len(y)), 5)
+    x, y, src = examples(Assistant.open(args.data_dir), args.dev, args.acceptance)
+    # leave one source out: each fold is the questions of one writer, so the threshold is chosen for questions
+    # written by someone the model has not seen (random folds let a writer's phrasing leak into training)
+    folds = [np.flatnonzero(src == s) for s in np.unique(src)]
     thresholds = np.round(np.arange(0.05, 0.81, 0.025), 3)
     cv: dict[float, list[tuple[float, float]]] = {float(t): [] for t in thresholds}
     for i, test in enumerate(folds):
