@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assistant.draft import Draft
 from assistant.knowledge import Knowledge
+from assistant.lookup import latin_share
 from assistant.query import Part
 from ingest.tokenize import content_tokens
 
@@ -27,9 +28,10 @@ FITTED = Path(__file__).with_name("vocab") / "abstain.json"
 
 
 def judged(part: Part) -> bool:
-    """The gate judges a part that stands on its own; a follow-up's words (「前の年は？」) name little of what it is
-    about, and its subject comes from the conversation."""
-    return not part.context and not part.carried
+    """The gate judges a Japanese part that stands on its own: a follow-up's words (「前の年は？」) name little of what
+    it is about (its subject comes from the conversation), and an English part's words cannot overlap the Japanese
+    evidence its features measure."""
+    return not part.context and not part.carried and latin_share(part.text) <= 0.5
 
 
 def features(part: Part, draft: Draft, k: Knowledge, generic: set[str]) -> dict[str, float]:

@@ -94,7 +94,7 @@ class Lookup:
                 if p.plan_kpi_id in k.kpi_by_id:
                     plan = [k.kpi_by_id[p.plan_kpi_id]]
         if (
-            intent.has("actual", "met")
+            intent.has("actual", "met", "report")
             and not boxes
             and not any(k.progress_by_plan.get(x.kpi_id) for x in plan)
         ):

@@ -19,7 +19,7 @@ from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
 from ingest.normalize import nfkc
 
-__all__ = ["Part", "Query", "understand", "split_parts", "LINK_NAME", "RELATED_PREFIX"]
+__all__ = ["Part", "Query", "understand", "split_parts", "subject_from", "LINK_NAME", "RELATED_PREFIX"]
 
 RELATED_PREFIX = "関連する施策: "
 LINK_NAME = 0.75  # a record counts as named when this share of its name's weighted bigrams is in the question
@@ -160,6 +160,25 @@ def _quoted(text: str) -> list[str]:
             if depth == 0:
                 out.append(text[start:i])
     return out
+
+
+def subject_from(kpis: list[dict], part: Part, k: Knowledge, linker: Linker) -> tuple[str, ...]:
+    """The records a carried part asks about when the part before it named none but was answered from a KPI
+    (「基準値66.5%は計画では何年度？報告書の方では？」): that KPI, or its report box when the part asks the report."""
+    refs = [x["kpi_id"] for x in kpis if x.get("kpi_id")]
+    if not refs or not _asks_report(part.intent, k):
+        return tuple(refs[:1])
+    for ref in refs:
+        if ref in k.progress_by_id:
+            return (ref,)
+        boxes = k.progress_by_plan.get(ref)
+        if boxes:
+            return (boxes[0].kpi_id,)
+        plan = k.kpi_by_id.get(ref)
+        links = linker.link(plan.item, kinds=("progress_kpi",), top=1) if plan else []
+        if links and links[0].name >= LINK_NAME:
+            return (links[0].entity.ref,)
+    return tuple(refs[:1])
 
 
 def _asks_report(intent: Intent, k: Knowledge) -> bool:

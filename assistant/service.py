@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
@@ -21,7 +22,7 @@ from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.lookup import abstain
-from assistant.query import Part, Query, understand
+from assistant.query import Part, Query, subject_from, understand
 from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
@@ -116,8 +117,10 @@ class _Engine:
     def drafts(self, req: AskRequest) -> tuple[Query, list[tuple[Part, Draft, list[str], list[Hit]]]]:
         """Understand, retrieve and route every part (before the abstention gate)."""
         query = understand(req.question, req.history, self.k, self.linker)
-        out = []
+        out: list[tuple[Part, Draft, list[str], list[Hit]]] = []
         for part in query.parts:
+            if part.carried and not part.pins and not part.ids and out and out[-1][1].kpis:
+                part = replace(part, pins=subject_from(out[-1][1].kpis, part, self.k, self.linker))
             hits = self._hits(part, req.top_k)
             draft, related = self.router.route(part, hits)
             out.append((part, self.router.scope(part.text, draft, self.k), related, hits))

@@ -199,6 +199,14 @@ def _conversation(client: TestClient, turns: list[str]) -> dict:
     return r
 
 
+def test_a_later_part_about_the_report_takes_the_report_box_of_the_kpi_the_first_part_was_answered_from(
+    client: TestClient,
+) -> None:
+    r = ask(client, "マイナンバーカードの普及率の現状値って計画ではいつ時点？報告書の方では？")
+    assert "R2.12" in r["answer"] and "27.25%" in r["answer"]
+    assert {c["doc_id"] for c in r["citations"]} == {"plan-2021", "progress-r5"}
+
+
 def test_a_follow_up_carries_a_record_whose_name_holds_quotes(client: TestClient) -> None:
     """「デジタル化が「ある程度進んでいる」以上の企業の割合」: the whole name is the subject, not its first half."""
     r = _conversation(client, ["中小企業のデジタル化が進んでいる割合はR5でどれくらい？", "前の年は？"])
