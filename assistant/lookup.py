@@ -16,6 +16,7 @@ from assistant.intent import Intent
 from assistant.join import initiative_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
+from assistant.query import asks_report
 from assistant.retrieve import Filters, Hit, HybridSearcher
 from ingest.records import Chunk
 
@@ -149,6 +150,8 @@ class Lookup:
             prefer["glossary"] = 4
         if intent.has("count_items"):  # 「施策はいくつ？」: the documents state such counts in their text
             prefer = {"section": 4, "totals": 3}
+        elif asks_report(intent, k):  # 「R5に…」: what the report says was done that year
+            prefer |= {"initiative": 4, "progress_kpi": 4, "totals": 4}
         asked = asked_type(q)  # 「いつ？」: of equally covering passages, the one that holds a date
         ranked = sorted(
             (

@@ -19,7 +19,16 @@ from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
 from ingest.normalize import nfkc
 
-__all__ = ["Part", "Query", "understand", "split_parts", "subject_from", "LINK_NAME", "RELATED_PREFIX"]
+__all__ = [
+    "Part",
+    "Query",
+    "understand",
+    "split_parts",
+    "subject_from",
+    "asks_report",
+    "LINK_NAME",
+    "RELATED_PREFIX",
+]
 
 RELATED_PREFIX = "関連する施策: "
 LINK_NAME = 0.75  # a record counts as named when this share of its name's weighted bigrams is in the question
@@ -166,7 +175,7 @@ def subject_from(kpis: list[dict], part: Part, k: Knowledge, linker: Linker) -> 
     """The records a carried part asks about when the part before it named none but was answered from a KPI
     (「基準値66.5%は計画では何年度？報告書の方では？」): that KPI, or its report box when the part asks the report."""
     refs = [x["kpi_id"] for x in kpis if x.get("kpi_id")]
-    if not refs or not _asks_report(part.intent, k):
+    if not refs or not asks_report(part.intent, k):
         return tuple(refs[:1])
     for ref in refs:
         if ref in k.progress_by_id:
@@ -181,7 +190,7 @@ def subject_from(kpis: list[dict], part: Part, k: Knowledge, linker: Linker) -> 
     return tuple(refs[:1])
 
 
-def _asks_report(intent: Intent, k: Knowledge) -> bool:
+def asks_report(intent: Intent, k: Knowledge) -> bool:
     """Does a part ask what the progress report says (its scope word, or the report's own fiscal year)?"""
     reported = {d.fiscal_year for d in k.catalog.documents if d.kind == "progress" and d.fiscal_year}
     return intent.has("report") or bool(set(intent.years) & reported)
@@ -233,7 +242,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             intent = p.intent
             if _elliptic(intent):  # 「…の現状値は？R2は？」: the same attribute, another year
                 intent = replace(intent, asks=intent.asks | first.intent.asks)
-            pins = _in_report(first, k, linker) if _asks_report(intent, k) else first.pins
+            pins = _in_report(first, k, linker) if asks_report(intent, k) else first.pins
             parts[i] = replace(p, intent=intent, ids=first.ids, pins=pins, context=first.text, carried=True)
     if history and not first.ids and not first.pins:
         carried_ids, carried_pins, last_user = _conversation_subject(history, k, linker)

@@ -207,6 +207,11 @@ def test_a_later_part_about_the_report_takes_the_report_box_of_the_kpi_the_first
     assert {c["doc_id"] for c in r["citations"]} == {"plan-2021", "progress-r5"}
 
 
+def test_a_question_about_the_reports_year_is_answered_from_the_report(client: TestClient) -> None:
+    r = ask(client, "みやぎFree Wi-FiってR5はどこに増やしたの？")
+    assert "松島自然の家" in r["answer"] and r["citations"][0]["doc_id"] == "progress-r5"
+
+
 def test_a_follow_up_carries_a_record_whose_name_holds_quotes(client: TestClient) -> None:
     """「デジタル化が「ある程度進んでいる」以上の企業の割合」: the whole name is the subject, not its first half."""
     r = _conversation(client, ["中小企業のデジタル化が進んでいる割合はR5でどれくらい？", "前の年は？"])
