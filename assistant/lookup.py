@@ -47,7 +47,11 @@ class Lookup:
         if (
             latin_share(q) > 0.5
         ):  # an English question: Japanese tokens cannot overlap, trust the dense ranker
-            return self.k.coverage(q, h.chunk.text, self.generic) >= MIN_COVERAGE or (pos <= 2 and dense <= 3)
+            return (
+                self.k.coverage(q, h.chunk.text, self.generic) >= MIN_COVERAGE
+                or (pos <= 2 and dense <= 3)
+                or (pos == 0 and lex == 1)  # the top hit, first for the words Sudachi reads as loanwords too
+            )
         # words the corpus never uses say nothing about which record is meant (「法律上」 for 「法令」)
         cov = self.k.coverage(q, h.chunk.text, self.generic, known_only=True)
         if cov >= MIN_COVERAGE:
