@@ -130,7 +130,8 @@ def answer_outline(parent: Section | None, parts: list[Section], k: Knowledge) -
     """A heading's sub-headings as the answer: 「目標達成の基盤となる取組」 -> (1) ..., (2) ..."""
     d = Draft()
     title = parent.title if parent is not None else parts[0].title
-    d.lines.append(f"{k.titles.get(parts[0].doc_id, '')}の「{title}」は次のとおりです。")
+    d.lines.append(f"{k.titles.get(parts[0].doc_id, '')}の「{title}」は次の{len(parts)}つです。")
+    d.derived.append(f"{len(parts)}つ")  # counted from the headings below
     if parent is not None:
         d.evidence.append(
             Evidence(

@@ -11,7 +11,7 @@ from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.passages import ancestry
 from ingest.records import Section
-from ingest.tokenize import tokenize
+from ingest.tokenize import content_tokens, tokenize
 
 __all__ = ["Outline", "HEADING_COVERAGE"]
 
@@ -53,13 +53,13 @@ class Outline:
     def answer(self, q: str, intent: Intent) -> Draft | None:
         k = self.k
         """「Xって何？」 where X names a heading: answer with its sub-headings (or its sibling headings)."""
-        if intent.has("count", "figure") or (
-            not intent.has("what", "list") and not re.search(r"何と何|どれ|なに", q)
+        if intent.has("figure", "count_items") or (
+            not intent.has("what", "list", "count") and not re.search(r"何と何|どれ|なに", q)
         ):
             return None
         content = {
             t
-            for t in tokenize(q)
+            for t in content_tokens(q)
             if t not in self.generic
             and t in k.vocabulary
             and not t.isdigit()

@@ -94,6 +94,12 @@ class Router(Lookup):
         listing = self._list(q, intent, ids, hits, k)
         if listing:
             return listing, related
+        if (
+            not ids and intent.has("count") and not intent.has("count_items")
+        ):  # 「重点目標はいくつ？」: counted parts
+            outline = self.outline.answer(q, intent)
+            if outline:
+                return outline, related
         if not ids:
             agg = answer_aggregate(q, intent, k, topic_left=self._topic_left(q, k) and not intent.has("new"))
             if agg:

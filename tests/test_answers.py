@@ -135,6 +135,16 @@ def test_a_heading_named_with_its_chapter_and_its_count_answers_with_its_parts(c
     assert "オンライン化" in r["answer"] and "標準化" in r["answer"] and "オープンデータ" in r["answer"]
 
 
+@pytest.mark.parametrize(
+    ("question", "count"), [("重点目標って何個あるの？", "3つ"), ("基本姿勢はいくつ？", "4つ")]
+)
+def test_how_many_parts_a_heading_has_is_counted_from_its_sub_headings(
+    client: TestClient, question: str, count: str
+) -> None:
+    r = ask(client, question)
+    assert r["answerable"] is True and f"次の{count}です" in r["answer"]
+
+
 def test_measures_of_a_department(client: TestClient) -> None:
     r = ask(client, "警察本部が担当している施策は？")
     assert all(m in r["answer"] for m in ("警2", "警3", "企・警12"))
