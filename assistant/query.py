@@ -31,6 +31,10 @@ __all__ = [
 ]
 
 RELATED_PREFIX = "関連する施策: "
+JOIN_NAME = (
+    0.6  # a record of another kind named by a carried record (a bullet -> its measure), when clearly ahead:
+)
+CLEAR_LEAD = 1.5  # its name score this many times the next record's
 LINK_NAME = 0.75  # a record counts as named when this share of its name's weighted bigrams is in the question
 CARRY_NAME = 0.9  # a record quoted in an earlier answer (its name nearly whole) is the conversation's subject
 _SPLIT = re.compile(
@@ -123,11 +127,30 @@ def _own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[
     for group in (
         [kinds[:1], kinds[1:]] if kinds and intent and intent.has("start_year", "owner") else [kinds]
     ):
+        if group is not None and not group:
+            continue  # the attribute's only kind was tried: no other kind may stand in for it
         links = linker.link(text, kinds=group or None, top=1)
         pins = tuple(x.entity.ref for x in links if x.name >= LINK_NAME)
         if pins:
             return pins
     return ()
+
+
+def _as_kind(ref: str, kinds: tuple[str, ...], linker: Linker) -> str:
+    """The record of `kinds` that the record `ref` names, when `ref` is of a kind that cannot hold the asked
+    attribute (a report bullet carried into 「担当は？」 -> the measure it reports on); `ref` itself otherwise.
+    The measure must be a clear match: its name mostly in the bullet and well ahead of the next one."""
+    own = linker.by_ref(ref)
+    if "measure" not in kinds or not own or own[0].entity.kind in kinds:
+        return ref  # a measure reaches its KPIs and boxes through its number; only the way back needs a link
+    links = linker.link(own[0].entity.name, kinds=kinds, top=2)
+    if (
+        links
+        and links[0].name >= JOIN_NAME
+        and (len(links) < 2 or links[0].name >= CLEAR_LEAD * links[1].name)
+    ):
+        return links[0].entity.ref
+    return ref
 
 
 def _is_refusal(answer: str) -> bool:
@@ -226,7 +249,8 @@ def _coordinated(text: str, linker: Linker) -> list[str]:
 
 def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker) -> Query:
     q = nfkc(question).strip()
-    english = _latin_share(q) > 0.5
+    # English when written in English words: 「KPIは？」 is Japanese around one Latin name
+    english = _latin_share(q) > 0.5 and len(re.findall(r"[A-Za-z]{2,}", q)) >= 2
     parts: list[Part] = []
     for text in [c for p in split_parts(q) for c in _coordinated(p, linker)]:
         intent = detect(text)
@@ -255,11 +279,12 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
                 intent = replace(
                     prev, asks=prev.asks | intent.asks, years=intent.years or shifted or prev.years
                 )
+            pins = tuple(_as_kind(ref, _kinds(intent), linker) for ref in carried_pins)
             parts[0] = replace(
                 first,
                 intent=intent,
                 ids=tuple(carried_ids),
-                pins=tuple(carried_pins),
+                pins=pins or tuple(carried_pins),
                 context=last_user,
                 carried=True,
             )

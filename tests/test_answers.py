@@ -228,6 +228,23 @@ def test_a_follow_up_carries_a_record_whose_name_holds_quotes(client: TestClient
     assert r["answerable"] is True and "32.7" in r["answer"]
 
 
+def test_the_owner_of_a_report_bullet_is_the_owner_of_the_measure_it_reports_on(client: TestClient) -> None:
+    r = _conversation(client, ["情報セキュリティ研修の受講者はR5で何人？", "担当はどこ？"])
+    assert r["answerable"] is True and "企9" in r["answer"] and "情報政策課" in r["answer"]
+
+
+def test_an_owner_question_is_answered_from_a_measure_not_from_a_bullet_of_the_same_name(
+    client: TestClient,
+) -> None:
+    r = ask(client, "オープンデータの推進って担当はどこ？")
+    assert "情報政策課" in r["answer"] and r["citations"][0]["doc_id"] == "plan-2021"
+
+
+def test_a_japanese_question_around_one_latin_name_gets_no_english_lead(client: TestClient) -> None:
+    r = _conversation(client, ["Web会議システムの活用は誰の担当？", "KPIは？"])
+    assert r["answer"].startswith("目標指標")
+
+
 def test_a_statement_about_a_measure_is_not_answered_with_a_list(client: TestClient) -> None:
     r = _conversation(client, ["電子決裁を進める新しい総合文書システムの施策があるらしいね", "担当は？"])
     assert "県政情報・文書課" in r["answer"].replace("\n", "").replace(" ", "")
