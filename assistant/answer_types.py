@@ -57,9 +57,13 @@ def holds_type(kind: str, text: str, question: str = "") -> bool:
     return False
 
 
-def lacks_asked_type(question: str, lines: list[str]) -> str | None:
-    """The words that ask a type no line holds (the answer does not answer what was asked), else None."""
+def lacks_asked_type(question: str, lines: list[str], titles: tuple[str, ...] = ()) -> str | None:
+    """The words that ask a type no line holds (the answer does not answer what was asked), else None. The
+    documents' titles are not part of an answer's content (「R5年度実績」 in a source name dates nothing asked)."""
     asked = asked_type(question)
-    if asked is None or holds_type(asked[0], "\n".join(lines), question):
+    text = "\n".join(lines)
+    for title in titles:
+        text = text.replace(title, " ")
+    if asked is None or holds_type(asked[0], text, question):
         return None
     return asked[1]

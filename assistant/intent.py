@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc
 
-__all__ = ["Attr", "Intent", "detect", "ANAPHORA_RE", "VOCABULARY", "vocabulary"]
+__all__ = ["Attr", "Intent", "detect", "topic_of", "ANAPHORA_RE", "VOCABULARY", "vocabulary"]
 
 VOCABULARY = Path(__file__).with_name("vocab") / "attributes.toml"
 
@@ -89,6 +89,14 @@ class Intent:
 
     def has(self, *names: str) -> bool:
         return any(Attr(n) in self.asks for n in names)
+
+
+def topic_of(question: str) -> str:
+    """The question without the words that ask (every attribute-vocabulary match removed): what it is about."""
+    q = nfkc(question)
+    for rx in _COMPILED.values():
+        q = rx.sub(" ", q)
+    return q
 
 
 def detect(question: str) -> Intent:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.intent import Intent, detect
+from assistant.intent import Intent, detect, topic_of
+from assistant.join import initiative_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
 from ingest.normalize import nfkc
+from ingest.tokenize import content_tokens
 
 __all__ = [
     "Part",
@@ -35,6 +37,9 @@ JOIN_NAME = (
     0.6  # a record of another kind named by a carried record (a bullet -> its measure), when clearly ahead:
 )
 CLEAR_LEAD = 1.5  # its name score this many times the next record's
+NAME_CHARS = (
+    60  # a quote this long or shorter is a name; a longer one a quoted record (a bullet with its goal)
+)
 LINK_NAME = 0.75  # a record counts as named when this share of its name's weighted bigrams is in the question
 CARRY_NAME = 0.9  # a record quoted in an earlier answer (its name nearly whole) is the conversation's subject
 _SPLIT = re.compile(
@@ -136,12 +141,30 @@ def _own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[
     return ()
 
 
-def _as_kind(ref: str, kinds: tuple[str, ...], linker: Linker) -> str:
+def _names_other(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
+    """Does a follow-up name a subject of its own that the carried record does not hold (「セミナーの方は何人？」
+    after an answer about a subsidy)? Then the conversation gives it context, not its subject."""
+    own = [
+        t for t in content_tokens(topic_of(q)) if t not in linker.generic and t in k.vocabulary and len(t) > 1
+    ]
+    record = linker.by_ref(ref)
+    if not own or not record:
+        return False
+    text = nfkc(record[0].entity.text).lower()
+    return not any(t in text for t in own)
+
+
+def _as_kind(ref: str, kinds: tuple[str, ...], linker: Linker, k: Knowledge) -> str:
     """The record of `kinds` that the record `ref` names, when `ref` is of a kind that cannot hold the asked
     attribute (a report bullet carried into 「担当は？」 -> the measure it reports on); `ref` itself otherwise.
     The measure must be a clear match: its name mostly in the bullet and well ahead of the next one."""
     own = linker.by_ref(ref)
-    if "measure" not in kinds or not own or own[0].entity.kind in kinds:
+    if not own or own[0].entity.kind in kinds:
+        return ref
+    if own[0].entity.kind == "initiative" and "kpi" in kinds:  # the plan KPI whose actual this bullet carries
+        kpi = next((x for x in k.catalog.kpis if initiative_for(x, linker, k) == ref), None)
+        return kpi.kpi_id if kpi else ref
+    if "measure" not in kinds:
         return ref  # a measure reaches its KPIs and boxes through its number; only the way back needs a link
     links = linker.link(own[0].entity.name, kinds=kinds, top=2)
     if (
@@ -168,8 +191,8 @@ def _conversation_subject(
         if turn.role == "assistant" and _is_refusal(text):
             return [], [], nfkc(last_user)
         ids = measure_ids_in(text, set(k.listings))
-        quoted = [x for x in _quoted(text) if 3 <= len(x) <= 60] if turn.role == "assistant" else [text]
-        pins = [x.entity.ref for q in quoted for x in linker.link(q, top=1) if x.name >= CARRY_NAME]
+        quoted = [x for x in _quoted(text) if len(x) >= 3] if turn.role == "assistant" else [text]
+        pins = [ref for q in quoted if (ref := _quoted_record(q, linker))]
         if turn.role == "user":
             pins = list(_own_pins(text, linker))
         if ids or pins:
@@ -177,6 +200,16 @@ def _conversation_subject(
         if turn.role == "user":
             break  # the previous question named nothing: use its words, not an older turn's subject
     return [], [], nfkc(last_user)
+
+
+def _quoted_record(quote: str, linker: Linker) -> str | None:
+    """The record a quote of an answer is: a short quote is a record's name; a long one quotes a record, which
+    is the record with the longest name the quote holds whole (a passage merely mentioning 「AI」 names no record)."""
+    links = [x for x in linker.link(quote, top=5) if x.name >= CARRY_NAME]
+    if len(quote) <= NAME_CHARS:
+        return links[0].entity.ref if links else None
+    named = [x for x in links if len(x.entity.name) > NAME_CHARS // 6]
+    return max(named, key=lambda x: len(x.entity.name)).entity.ref if named else None
 
 
 def _quoted(text: str) -> list[str]:
@@ -279,12 +312,16 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
                 intent = replace(
                     prev, asks=prev.asks | intent.asks, years=intent.years or shifted or prev.years
                 )
-            pins = tuple(_as_kind(ref, _kinds(intent), linker) for ref in carried_pins)
+            pins = tuple(
+                _as_kind(ref, _kinds(intent), linker, k)
+                for ref in carried_pins
+                if first.intent.anaphoric or not _names_other(q, ref, k, linker)
+            )
             parts[0] = replace(
                 first,
                 intent=intent,
                 ids=tuple(carried_ids),
-                pins=pins or tuple(carried_pins),
+                pins=pins,
                 context=last_user,
                 carried=True,
             )

@@ -134,7 +134,10 @@ class _Engine:
         all_hits: list[Hit] = []
         for part, draft, rel, hits in parts:
             unit = missing_asked(part.text, draft.lines) if draft.answerable else None
-            wanted = lacks_asked_type(part.text, draft.lines) if draft.answerable and not unit else None
+            titles = tuple(self.k.titles.values())
+            wanted = (
+                lacks_asked_type(part.text, draft.lines, titles) if draft.answerable and not unit else None
+            )
             if unit:  # the answer holds no figure in the asked counter: it does not answer what was asked
                 draft = abstain(f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。")
             elif wanted:  # nor a date for 「いつ」, a ranking for 「一番」, a name for 「誰」

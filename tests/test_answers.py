@@ -245,6 +245,25 @@ def test_a_japanese_question_around_one_latin_name_gets_no_english_lead(client: 
     assert r["answer"].startswith("目標指標")
 
 
+def test_a_follow_up_on_a_report_bullet_asking_the_plans_target_gets_the_kpi_the_bullet_reports(
+    client: TestClient,
+) -> None:
+    r = _conversation(client, ["ペーパーレス会議って去年度は何回開いた？", "計画上の目標は？"])
+    assert r["answerable"] is True and "ペーパーレス会議実施回数" in r["answer"] and "13,000" in r["answer"]
+
+
+def test_a_follow_up_naming_its_own_subject_is_not_answered_about_the_previous_one(
+    client: TestClient,
+) -> None:
+    r = _conversation(client, ["中小企業のデジタル化の補助金はR5に何件？", "セミナーの方は何人参加した？"])
+    assert "146" in r["answer"]
+
+
+def test_when_asked_of_a_bullet_that_gives_no_date_is_not_answered(client: TestClient) -> None:
+    r = _conversation(client, ["生成AIについて何かやってる？", "それはいつ決めたの？"])
+    assert r["answerable"] is False
+
+
 def test_a_statement_about_a_measure_is_not_answered_with_a_list(client: TestClient) -> None:
     r = _conversation(client, ["電子決裁を進める新しい総合文書システムの施策があるらしいね", "担当は？"])
     assert "県政情報・文書課" in r["answer"].replace("\n", "").replace(" ", "")
