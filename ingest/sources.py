@@ -12,6 +12,11 @@ questions generated per record and attribute (in brackets: the development quest
 half), joining with newlines instead withholds 58 (44) sentences whose department is broken over lines, and
 joining with nothing 72 (67) whose figures fuse; this join withholds none that the gate on our renderings kept.
 A span outside the document, or of a document the index does not hold, reads as "" (nothing verbatim backs it).
+
+A record's own span does not hold every label it carries: a plan KPI row's target years are printed once, in its
+table's `Ｒ３ Ｒ４ Ｒ５ Ｒ６` header, and a record's goal (「重点目標① …」) in the heading above it. Parsers record those
+lines as the record's `context_lines`; `context_by_span(catalog)` maps a record's span to them, so the gate reads
+them verbatim too.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from pathlib import Path
 
 from ingest.corpus import SourceDocument
 from ingest.normalize import nfkc
+from ingest.records import Catalog, Initiative, Measure, PlanKpi, ProgressKpi
 
-__all__ = ["SOURCES_FILE", "SourceLines", "write_sources", "load_sources", "verbatim"]
+__all__ = ["SOURCES_FILE", "SourceLines", "write_sources", "load_sources", "verbatim", "context_by_span"]
 
 SOURCES_FILE = "sources.json"
 SourceLines = Mapping[str, Sequence[str]]  # doc_id -> its lines (line 1 at index 0)
@@ -63,3 +69,19 @@ def verbatim(sources: SourceLines, doc_id: str, line_start: int, line_end: int) 
             text += " "
         text += line
     return text
+
+
+def context_by_span(catalog: Catalog) -> dict[tuple[str, int, int], list[int]]:
+    """(doc_id, line_start, line_end) of every record with `context_lines` -> those lines (of all records there)."""
+    out: dict[tuple[str, int, int], list[int]] = {}
+    records: list[Measure | PlanKpi | Initiative | ProgressKpi] = [
+        *catalog.measures,
+        *catalog.kpis,
+        *catalog.initiatives,
+        *catalog.progress_kpis,
+    ]
+    for r in records:
+        if r.context_lines:
+            key = (r.doc_id, r.line_start, r.line_end)
+            out[key] = sorted({*out.get(key, []), *r.context_lines})
+    return out
