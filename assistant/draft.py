@@ -1,6 +1,7 @@
 """What an answer is made of: a `Draft` (its sentences, the records it used, the evidence it cites) and the one
 rendering of a record into the quote an answer cites. Every figure in a draft is copied from a record ingest read;
-the verification gate (assistant/verify.py) checks it against these quotes.
+the verification gate (assistant/verify.py) checks it against the source lines the evidence cites, as printed
+(assistant/respond.py `gate_sources`), not against these quotes; a figure the draft computes goes in `derived`.
 """
 
 from __future__ import annotations

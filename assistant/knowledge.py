@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from ingest.normalize import nfkc
 from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
+from ingest.sources import SourceLines, context_by_span
 from ingest.tokenize import content_tokens, tokenize
 
 __all__ = ["Knowledge", "squash"]
@@ -23,8 +24,12 @@ def squash(text: str) -> str:
 
 
 class Knowledge:
-    def __init__(self, catalog: Catalog, doc_tokens: list[list[str]] | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, doc_tokens: list[list[str]] | None = None, sources: SourceLines | None = None
+    ) -> None:
         self.catalog = catalog
+        self.sources: SourceLines = sources or {}  # doc_id -> source lines, for the gate (ingest.sources)
+        self.context = context_by_span(catalog)  # a record's span -> its heading lines (ingest.sources)
         # Evidence texts are the index's own chunks and sentences, tokenised again for every question that
         # meets them: their token sets are kept (bounded), which takes Sudachi off the answering path.
         self._tokens = lru_cache(maxsize=8192)(_token_set)

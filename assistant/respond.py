@@ -1,5 +1,17 @@
 """Verify and respond: the gate over a draft (every figure and department backed by a cited source), optional
 LLM phrasing behind the same gate, and the `AskResponse` with its citations.
+
+What the gate checks a draft against (`gate_sources`): the verbatim source lines of every record it cites (the
+lines `line_start..line_end` of the evidence's document, as the index keeps them: ingest/sources.py), not the
+record's rendering, which is a second reading of the same parse and would repeat a parser's mistake; plus the
+cited documents' titles (from the manifest) and `Draft.derived`, the facts the answer computed from those records
+(a count, a difference, a claim it denies). A record's goal and a KPI row's target years are printed outside
+its span, in the heading and the table header it was read under: those lines (`context_lines`, recorded by the
+parsers) are read verbatim too. Evidence without a line span (line_start 0) has no verbatim text, so it backs
+nothing: a figure only it holds is withheld, rather than letting our rendering vouch for itself. Every record
+ingest reads carries its span: over the development questions, the odd acceptance half and 457 questions
+generated per record and attribute, no evidence has line_start 0, and this gate keeps and drops exactly the
+sentences the gate on renderings did.
 """
 
 from __future__ import annotations
@@ -17,8 +29,9 @@ from assistant.retrieve import Hit
 from assistant.route import related_ids
 from assistant.schemas import AskResponse, Citation
 from assistant.verify import verify_lines
+from ingest.sources import verbatim
 
-__all__ = ["respond"]
+__all__ = ["respond", "gate_sources"]
 
 log = logging.getLogger("policy_assistant.service")
 MAX_RELATED = 5
@@ -32,7 +45,7 @@ def respond(
     k: Knowledge,
     question: str = "",
 ) -> AskResponse:
-    sources = [e.quote for e in d.evidence] + [k.titles.get(e.doc_id, "") for e in d.evidence] + d.derived
+    sources = gate_sources(d, k)
     lines, problems = verify_lines(d.lines, sources, k.departments) if d.answerable else (d.lines, [])
     if d.answerable and not lines:
         d = abstain("根拠資料で確認できる回答を作成できませんでした。")
@@ -65,6 +78,19 @@ def respond(
         kpis=d.kpis,
         related=related[:MAX_RELATED],  # the same measures the text suggests
     )
+
+
+def gate_sources(d: Draft, k: Knowledge) -> list[str]:
+    """The texts the gate checks `d` against: the verbatim span of each evidence and the heading lines its record
+    was read under, the titles, `d.derived`."""
+    spans = []
+    for e in d.evidence:
+        spans.append(verbatim(k.sources, e.doc_id, e.line_start, e.line_end))
+        spans += [
+            verbatim(k.sources, e.doc_id, n, n)
+            for n in k.context.get((e.doc_id, e.line_start, e.line_end), [])
+        ]
+    return spans + [k.titles.get(e.doc_id, "") for e in d.evidence] + d.derived
 
 
 def _phrase(

@@ -108,7 +108,7 @@ class _Engine:
         self.chat_model = chat_model
         self.index = index
         self.searcher = HybridSearcher(index)
-        self.k = Knowledge(index.catalog, index.lexical.doc_tokens)
+        self.k = Knowledge(index.catalog, index.lexical.doc_tokens, index.sources)
         self.generic = set(tokenize(_GENERIC))
         self.linker = Linker(index.catalog, self.generic)
         self.router = Router(self.searcher, self.k, self.generic, self.linker)

@@ -1,5 +1,9 @@
 """The verification gate: every figure and department an answer states must occur in a cited source.
 
+The sources are the verbatim source lines of the cited records, their goal headings and table headers, the
+documents' titles and the facts the answer computed (assistant/respond.py `gate_sources`), never our own
+rendering of a record.
+
 Numbers are compared after NFKC and ingest's number normalisation (`1,187` = `1187`, `5万2千` = `52000`);
 a Western fiscal year also passes when a cited source prints its era form (`H29` backs `2017`).
 A sentence that fails is dropped; if nothing is left, the answer abstains. `missing_asked` checks that an answer

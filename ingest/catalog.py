@@ -17,7 +17,7 @@ from ingest.records import Catalog
 
 __all__ = ["build_catalog", "parse_documents", "catalog_summary", "PARSER_VERSION"]
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"  # 4: records name their context_lines
 
 
 def build_catalog(corpus_dir: Path) -> Catalog:

@@ -2,7 +2,8 @@
 
 Layout of the data dir:
     CURRENT                 JSON naming the index that serves ({"index": "index-<id>"})
-    index-<id>-<millis>/    one index: catalog.json, chunks.jsonl, lexical.json, chroma/, meta.json (written last)
+    index-<id>-<millis>/    one index: catalog.json, chunks.jsonl, lexical.json, sources.json (the documents'
+                            lines, for the verification gate), chroma/, meta.json (written last)
     embeddings.sqlite       embedding cache shared by all builds (unchanged chunks are never re-embedded)
 A build is written into a new `index-<id>-<millis>/`; `meta.json` (with the checksums of the index files and
 whether the build passed the sanity gates of ingest.gates) is written last and marks it complete, and only
@@ -33,6 +34,7 @@ from ingest.errors import DataDirError
 from ingest.integrity import checksums, damaged, open_store, verify_index
 from ingest.lexical import LexicalIndex
 from ingest.records import Catalog, Chunk
+from ingest.sources import SOURCES_FILE, load_sources, write_sources
 from ingest.store import VectorStore
 from ingest.tokenize import TOKENIZER_VERSION
 
@@ -47,7 +49,7 @@ __all__ = [
     "DEFAULT_MAX_SHRINK",
 ]
 
-INDEX_SCHEMA = "1"
+INDEX_SCHEMA = "2"  # 2: sources.json (the documents' lines) in every index
 CURRENT = "CURRENT"
 CACHE = "embeddings.sqlite"
 DEFAULT_MAX_SHRINK = 0.3  # default of Settings.max_shrink
@@ -148,6 +150,7 @@ def ingest(
         chunks = build_chunks(cat)
         embedder = get_embedder(embedder_spec)
         cache = cache_path(data_dir, embedding_cache)
+        write_sources(target / SOURCES_FILE, sources)
         embedded = _write_index(
             target, cat, chunks, embedder, versions, index_id, chroma_host, chroma_port, cache, progress
         )
@@ -289,6 +292,7 @@ class Index:
     lexical: LexicalIndex
     store: VectorStore
     embedder: Embedder
+    sources: dict[str, list[str]]  # doc_id -> its source lines (ingest.sources.verbatim reads a span)
 
 
 def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
@@ -320,6 +324,8 @@ def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
             chunks[c.chunk_id] = c
         part = path / "lexical.json"
         lexical = LexicalIndex.load(part)
+        part = path / SOURCES_FILE
+        sources = load_sources(part)
         part = path / "chroma"
         emb = embedder or get_embedder(meta["versions"]["embedder"])
         store = open_store(path, meta, emb)
@@ -328,4 +334,4 @@ def open_index(data_dir: Path, *, embedder: Embedder | None = None) -> Index:
         raise DataDirError(
             f"index {path} cannot be opened: {part} is unreadable ({type(exc).__name__}: {str(exc)[:200]}); {fix}"
         ) from exc
-    return Index(path, meta, catalog, chunks, lexical, store, emb)
+    return Index(path, meta, catalog, chunks, lexical, store, emb, sources)

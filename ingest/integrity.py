@@ -1,9 +1,9 @@
 """Checksums of an index's files, recorded in `meta.json` at build time and verified before the index is used.
 
 `checksums(index_dir)` hashes the files ingest writes once and nothing rewrites (catalog, chunks, lexical
-index); `damaged(index_dir, meta)` names the first one that is missing or whose content differs from what
-ingest wrote, or None when they are intact. Chroma rewrites its own files whenever it opens them, so its store
-is checked by reading it (`ingest.index.verify_index`), not by checksum.
+index, the documents' source lines); `damaged(index_dir, meta)` names the first one that is missing or whose
+content differs from what ingest wrote, or None when they are intact. Chroma rewrites its own files whenever it
+opens them, so its store is checked by reading it (`ingest.index.verify_index`), not by checksum.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import hashlib
 from pathlib import Path
 
 from ingest.embed import Embedder, get_embedder
+from ingest.sources import SOURCES_FILE
 from ingest.store import VectorStore
 
 __all__ = ["checksums", "damaged", "verify_index", "open_store", "INDEX_FILES"]
 
-INDEX_FILES = ("catalog.json", "chunks.jsonl", "lexical.json")
+INDEX_FILES = ("catalog.json", "chunks.jsonl", "lexical.json", SOURCES_FILE)
 
 
 def checksums(index_dir: Path) -> dict[str, str]:

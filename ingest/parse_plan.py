@@ -81,9 +81,10 @@ class _State:
     doc_id: str
     lines: list[_Ln]
     out: PlanTables = field(default_factory=PlanTables)
-    path: list[tuple[int, str, str]] = field(default_factory=list)  # (level, label, title)
+    path: list[tuple[int, str, str, int]] = field(default_factory=list)  # (level, label, title, line)
     mode: str = ""  # "" outside tables, "measure" or "kpi"
     target_keys: list[str] = field(default_factory=list)
+    target_line: int = 0  # the header line (`Ｒ３ Ｒ４ Ｒ５ Ｒ６`) that names them
     last_ids: list[str] = field(default_factory=list)
     pending_ref: list[PlanKpi] = field(default_factory=list)  # rows marked ※ awaiting the ※参考値 legend
     stated: list[tuple[str, int, _Ln]] = field(default_factory=list)  # (goal, count, marker line)
@@ -94,15 +95,21 @@ class _State:
 
     @property
     def section_path(self) -> list[str]:
-        return [f"{label} {title}" for _, label, title in self.path]
+        return [f"{label} {title}" for _, label, title, _ in self.path]
 
     @property
     def goal(self) -> str:
-        deeper = [(lv, lb, t) for lv, lb, t in self.path if lv >= 3]
+        deeper = [(lv, lb, t) for lv, lb, t, _ in self.path if lv >= 3]
         if deeper:
             return " ".join(t if lv == 3 else f"{lb} {t}" for lv, lb, t in deeper)
-        top = [t for lv, _, t in self.path if lv == 2]
+        top = [t for lv, _, t, _ in self.path if lv == 2]
         return top[-1] if top else ""
+
+    @property
+    def goal_lines(self) -> list[int]:
+        """The heading lines `goal` is read from."""
+        deeper = [no for lv, _, _, no in self.path if lv >= 3]
+        return deeper or [no for lv, _, _, no in self.path if lv == 2][-1:]
 
 
 def parse_plan(lines: list[str], doc_id: str) -> PlanTables:
@@ -138,7 +145,7 @@ def _structural(st: _State, i: int) -> int | None:
     heading = _heading(ln)
     if heading:
         level = heading[0]
-        st.path = [p for p in st.path if p[0] < level] + [heading]
+        st.path = [p for p in st.path if p[0] < level] + [(*heading, ln.no)]
         st.mode = ""
         return i + 1
     if m := _MEASURE_MARK.match(ln.norm):
@@ -188,7 +195,7 @@ def _is_noise(st: _State, ln: _Ln) -> bool:
         return True
     if all(len(tok) <= 3 or _HALF_KANA.match(tok) for tok in ln.text.split()):
         return True
-    return any(ln.text in title for _, _, title in st.path)
+    return any(ln.text in title for _, _, title, _ in st.path)
 
 
 # --- measure numbers -----------------------------------------------------------------------------------------
@@ -223,6 +230,7 @@ def _parse_measure(st: _State, i: int) -> int:
         section_path=st.section_path,
         line_start=items[i].no,
         line_end=items[j - 1].no,
+        context_lines=st.goal_lines,
     )
     m.kpi_mark, m.relisted = "★" in rest, "再" in rest
     if _PLACEHOLDER in rest:
@@ -315,10 +323,10 @@ def _kpi_header(st: _State, i: int) -> int:
     for k in range(i, min(i + 12, len(st.lines))):
         toks = st.lines[k].norm.split()
         if toks and all(_ERA_TAG.match(t) for t in toks):
-            st.target_keys = toks
+            st.target_keys, st.target_line = toks, st.lines[k].no
             return k + 1
     st.warn(st.lines[i - 1], "KPI table without a target-year header line (e.g. Ｒ３ Ｒ４ Ｒ５ Ｒ６)")
-    st.target_keys = []
+    st.target_keys, st.target_line = [], 0
     return i
 
 
@@ -367,6 +375,7 @@ def _parse_kpi(st: _State, i: int) -> int:
         goal=st.goal,
         line_start=items[i].no,
         line_end=items[j - 1].no,
+        context_lines=st.goal_lines + ([st.target_line] if st.target_line else []),
     )
     st.out.kpis.append(kpi)
     if _PLACEHOLDER in rest:

@@ -75,12 +75,12 @@ def parse_progress(lines: list[str], doc_id: str) -> ProgressReport:
     ctx.used.update(range(body))  # the rest of the overview page is a diagram: known noise
     ctx.used.update(headers)
     parts = _scan(ctx, body, set(headers))
-    goals = _assign_goals(ctx, parts, headers, body)
-    for part, goal in zip(parts, goals, strict=True):
+    goals, heads = _assign_goals(ctx, parts, headers, body)
+    for part, goal, head in zip(parts, goals, heads, strict=True):
         if part[0] == "bullets":
-            report.initiatives += _initiatives(ctx, part[1], part[2], goal)
+            report.initiatives += _initiatives(ctx, part[1], part[2], goal, head)
         elif part[0] == "kpi":
-            report.kpis += _kpi_boxes(ctx, part[1], part[2], goal)
+            report.kpis += _kpi_boxes(ctx, part[1], part[2], goal, head)
     for n, kpi in enumerate(report.kpis, 1):
         kpi.kpi_id = f"{doc_id}:kpi:{n:02d}"
     for i, t in enumerate(lines):
@@ -224,21 +224,29 @@ def _goal_name(t: str) -> str:
     return f"{prefix} {name}" if prefix else name
 
 
-def _assign_goals(ctx: _Ctx, parts: list[tuple], headers: list[int], start: int) -> list[str]:
-    """Bullets take the first heading after them before the next page header, else the last one before them."""
+def _assign_goals(
+    ctx: _Ctx, parts: list[tuple], headers: list[int], start: int
+) -> tuple[list[str], list[int]]:
+    """Bullets take the first heading after them before the next page header, else the last one before them.
+
+    Returns each part's goal and the 1-based line of the heading it was read from (0: none).
+    """
     goals: list[str] = []
-    last = ""
+    heads: list[int] = []
+    last, last_head = "", 0
     for k, part in enumerate(parts):
         if part[0] == "heading":
-            last = part[3]
+            last, last_head = part[3], part[2] + 1
         if part[0] != "bullets":
             goals.append(last)
+            heads.append(last_head)
             continue
         page_end = next((h for h in headers if h > part[1]), len(ctx.lines))
         later = next((p for p in parts[k + 1 :] if p[0] == "heading" and p[1] < page_end), None)
         goals.append(later[3] if later else last)
+        heads.append(later[2] + 1 if later else last_head)
     _split_blocks(ctx, parts, goals, start)
-    return goals
+    return goals, heads
 
 
 def _split_blocks(ctx: _Ctx, parts: list[tuple], goals: list[str], start: int) -> None:
@@ -362,14 +370,17 @@ def _guideline_flags(bullets: list[_Bullet]) -> list[bool]:
     return flags
 
 
-def _initiatives(ctx: _Ctx, first: int, last: int, goal: str) -> list[Initiative]:
+def _initiatives(ctx: _Ctx, first: int, last: int, goal: str, head: int) -> list[Initiative]:
     bullets = _bullets(ctx, first, last)
     out: list[Initiative] = []
     guideline: str | None = None
+    guideline_lines: list[int] = []
     in_run = False
     for b, is_guideline in zip(bullets, _guideline_flags(bullets), strict=True):
         if is_guideline:
             guideline = f"{guideline} / {b.text}" if in_run and guideline else b.text
+            run = list(range(b.start + 1, b.end + 2))
+            guideline_lines = guideline_lines + run if in_run else run
         else:
             out.append(
                 Initiative(
@@ -381,6 +392,7 @@ def _initiatives(ctx: _Ctx, first: int, last: int, goal: str) -> list[Initiative
                     new=b.new,
                     line_start=b.start + 1,
                     line_end=b.end + 1,
+                    context_lines=([head] if head else []) + (guideline_lines if guideline else []),
                 )
             )
         in_run = is_guideline
@@ -536,7 +548,7 @@ def _assemble(ctx: _Ctx, stream: list) -> list[_Box]:
     return boxes
 
 
-def _kpi_boxes(ctx: _Ctx, first: int, last: int, goal: str) -> list[ProgressKpi]:
+def _kpi_boxes(ctx: _Ctx, first: int, last: int, goal: str, head: int) -> list[ProgressKpi]:
     boxes = _assemble(ctx, _drop_captions(ctx, _kpi_stream(ctx, first, last)))
     out = []
     for box in boxes:
@@ -565,6 +577,7 @@ def _kpi_boxes(ctx: _Ctx, first: int, last: int, goal: str) -> list[ProgressKpi]
                 notes=[a.text for a in box.notes],
                 line_start=min(lines) + 1,
                 line_end=max(lines) + 1,
+                context_lines=[head] if head else [],
             )
         )
     return out

@@ -1,7 +1,9 @@
 """Typed records that ingest reconstructs from the corpus.
 
 Every record carries where it came from (`doc_id`, 1-based `line_start`/`line_end` in the source file),
-so an answer can cite it. Records are pydantic models so the catalog round-trips through JSON.
+so an answer can cite it; a record read under a heading also names the lines outside its span that its fields
+were read from (`context_lines`: the heading its goal is printed in, a KPI table's `Ｒ３ Ｒ４ …` header that names
+its target years), so the verification gate can find every label it states in the printed lines. Records are pydantic models so the catalog round-trips through JSON.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class Measure(BaseModel):
     section_path: list[str] = Field(default_factory=list)
     line_start: int = 0
     line_end: int = 0
+    context_lines: list[int] = Field(default_factory=list)  # the headings its goal was read from
 
 
 class PlanKpi(BaseModel):
@@ -100,6 +103,7 @@ class PlanKpi(BaseModel):
     goal: str = ""
     line_start: int = 0
     line_end: int = 0
+    context_lines: list[int] = Field(default_factory=list)  # its goal's headings, the Ｒ３ Ｒ４ … header
 
 
 class Section(BaseModel):
@@ -155,6 +159,7 @@ class Initiative(BaseModel):
     new: bool = False  # 【新規】
     line_start: int = 0
     line_end: int = 0
+    context_lines: list[int] = Field(default_factory=list)  # its goal heading, its 行動指針 bullets
 
 
 class ProgressKpi(BaseModel):
@@ -177,6 +182,7 @@ class ProgressKpi(BaseModel):
     plan_kpi_id: str | None = None
     line_start: int = 0
     line_end: int = 0
+    context_lines: list[int] = Field(default_factory=list)  # its goal heading
 
 
 class ParseWarning(BaseModel):

@@ -137,5 +137,7 @@ def break_data_dir(data: Path, how: str) -> None:
         (index / "catalog.json").write_text('{"documents": [', encoding="utf-8")
     elif how == "chroma store missing":
         shutil.rmtree(index / "chroma")
+    elif how == "sources.json missing":
+        (index / "sources.json").unlink()
     else:
         raise AssertionError(how)

@@ -215,6 +215,7 @@ BROKEN = [
     "meta.json missing",
     "catalog.json truncated",
     "chroma store missing",
+    "sources.json missing",
 ]
 
 

@@ -145,7 +145,9 @@ def _garble(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-@pytest.mark.parametrize("part", ["catalog.json", "chunks.jsonl", "lexical.json", "chroma/chroma.sqlite3"])
+@pytest.mark.parametrize(
+    "part", ["catalog.json", "chunks.jsonl", "lexical.json", "sources.json", "chroma/chroma.sqlite3"]
+)
 def test_a_damaged_index_file_is_named_and_plain_ingest_repairs_it(
     data: Path, corpus: Path, part: str
 ) -> None:
@@ -169,7 +171,7 @@ def test_meta_json_records_the_checksums_and_the_gate_outcome(data: Path) -> Non
     index = current_index_dir(data)
     assert index is not None
     meta = json.loads((index / "meta.json").read_text(encoding="utf-8"))
-    assert set(meta["checksums"]) == {"catalog.json", "chunks.jsonl", "lexical.json"}
+    assert set(meta["checksums"]) == {"catalog.json", "chunks.jsonl", "lexical.json", "sources.json"}
     assert meta["gates"] == "passed"
 
 
@@ -186,7 +188,13 @@ def test_the_summary_prints_each_stated_count_beside_the_parsed_one(corpus: Path
 
 @pytest.mark.parametrize(
     "how",
-    ["CURRENT is garbage", "CURRENT names a missing index", "meta.json missing", "chroma store missing"],
+    [
+        "CURRENT is garbage",
+        "CURRENT names a missing index",
+        "meta.json missing",
+        "chroma store missing",
+        "sources.json missing",
+    ],
 )
 def test_a_broken_data_dir_is_repaired_by_a_plain_ingest(data: Path, corpus: Path, how: str) -> None:
     assert current_index_dir(data) is not None

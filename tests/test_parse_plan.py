@@ -158,6 +158,25 @@ def test_single_digit_baselines_are_kept(tables: PlanTables) -> None:
     assert {"1", "2", "3", "4"} <= baselines
 
 
+def test_records_name_the_lines_their_goal_and_target_years_are_printed_in(
+    lines: list[str], tables: PlanTables
+) -> None:
+    """A KPI row prints only figures: its years are the table's `Ｒ３ Ｒ４ …` header, its goal the heading above."""
+    kpi = next(k for k in tables.kpis if k.measure_ids == ["企15"])
+    assert not any("Ｒ５" in lines[n - 1] for n in range(kpi.line_start, kpi.line_end + 1))
+    assert max(kpi.context_lines) < kpi.line_start  # outside the row's own span
+    heading, header = (lines[n - 1] for n in kpi.context_lines)
+    assert header.split() == ["Ｒ３", "Ｒ４", "Ｒ５", "Ｒ６"]
+    assert "重点目標①" in heading and kpi.goal == "重点目標① 最適化による県民サービスの向上"
+    m = next(m for m in tables.measures if m.measure_id == "企15")
+    assert m.context_lines == [n for n in kpi.context_lines if "重点目標①" in lines[n - 1]]
+    deep = next(m for m in tables.measures if m.goal == "県行政の情報化の基盤整備 イ 情報システムの最適化")
+    assert [lines[n - 1].split()[-1] for n in deep.context_lines] == [
+        "県行政の情報化の基盤整備",
+        "情報システムの最適化",
+    ]
+
+
 def test_output_follows_an_edited_corpus(lines: list[str]) -> None:
     """Nothing is hard-coded: a renamed department, a changed target and a changed start year show up."""
     edited = [

@@ -70,6 +70,18 @@ def test_known_guideline_failure(report):
     assert by_line[279].guideline == "ペーパーレスの推進 / 電子決裁の推進等"
 
 
+def test_records_name_the_heading_their_goal_is_printed_in(report):
+    lines = _lines()
+    box = report.kpis[0]
+    (head,) = box.context_lines
+    assert "重点目標①" in lines[head - 1] and box.goal == "重点目標① 最適化による県民サービスの向上"
+    assert not box.line_start <= head <= box.line_end
+    first = report.initiatives[0]
+    head, *guideline = first.context_lines
+    assert "重点目標①" in lines[head - 1]
+    assert first.guideline and first.guideline.split(" / ")[0] in "".join(lines[n - 1] for n in guideline)
+
+
 def test_report_metadata_and_warnings(report):
     assert (report.as_of, report.as_of_line, report.fiscal_year) == ("R6.6.7", 64, 2023)
     assert report.as_of_raw == "※R6年５月照会（R6.6.7時点）"
