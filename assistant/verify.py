@@ -101,4 +101,7 @@ def _figure_in(text: str, counter: str) -> bool:
     same = {n for g in _GROUPS if counter in g for n in g} or {counter}
     units = "|".join(re.escape(u) for u in sorted(same, key=len, reverse=True))
     figure = re.compile(rf"\d[\d,.]*\s*(?:[万千]\s*(?:\d[\d,.]*)?\s*)?(?:{units})")
-    return bool(figure.search(nfkc(text)))
+    if figure.search(nfkc(text)):
+        return True
+    # a count of items is also printed bare after its label (「再掲計 7」「事業数 177」)
+    return "件" in same and bool(re.search(r"(?:計|数)\s*[:：]?\s*\d", nfkc(text)))

@@ -61,9 +61,17 @@ def test_every_answer_type_covers_a_class_and_holds_its_fillers():
         ("superlative", "最も多いのは仙台市です", True),
         ("who", "担当所属は震災復興・企画部 情報政策課です", True),
         ("who", "コンテストを開催しました", False),
+        ("who", "知事を本部長とする推進本部", True),
     ],
 )
 def test_an_answer_holds_the_asked_type_only_with_a_filler(kind, text, holds):
     from assistant.answer_types import holds_type
 
     assert holds_type(kind, text) is holds
+
+
+def test_a_count_printed_bare_after_its_label_answers_how_many_items():
+    from assistant.verify import missing_asked
+
+    assert missing_asked("再掲は何件？", ["主な個別施策計 54（実数計 47・再掲計 7）"]) is None
+    assert missing_asked("何人参加した？", ["事業数 177"]) == "何人"
