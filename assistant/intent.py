@@ -6,6 +6,7 @@ example questions (checked by tests/test_vocabulary.py). Never a fact of the cor
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
 from dataclasses import dataclass
@@ -32,6 +33,16 @@ ANAPHORA_RE = re.compile(
     r"|\b(?:it|its|that|this|they|them|those)\b",
     re.IGNORECASE,
 )
+# years said relative to today (「来年度の…」): the fiscal year starts in April
+_RELATIVE_YEAR = re.compile(r"(再来|来|今)年度?")
+_RELATIVE_SHIFT = {"今": 0, "来": 1, "再来": 2}
+
+
+def current_fiscal_year(today: datetime.date | None = None) -> int:
+    today = today or datetime.date.today()
+    return today.year if today.month >= 4 else today.year - 1
+
+
 _YEAR_RE = re.compile(
     r"(?:令和|平成|R|H)\s*(?:元|\d{1,2})(?:\s*年度?)?|FY\s*\d{4}|(?:19|20)\d{2}\s*年度?|\bin (?:19|20)\d{2}\b",
     re.IGNORECASE,
@@ -106,6 +117,10 @@ def detect(question: str) -> Intent:
     for m in _YEAR_RE.finditer(q):
         y = fiscal_year(m.group(0).replace("in ", ""))
         if y and 1989 <= y <= 2100 and y not in years:
+            years.append(y)
+    for m in _RELATIVE_YEAR.finditer(q):
+        y = current_fiscal_year() + _RELATIVE_SHIFT[m.group(1)]
+        if y not in years:
             years.append(y)
     if "met" in asks:
         asks.add("actual")

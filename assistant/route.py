@@ -159,7 +159,7 @@ class Router(Lookup):
     def _beyond_period(self, intent: Intent, k: Knowledge) -> Draft | None:
         last_plan = _last_plan_year(k)
         future = [y for y in intent.years if y > last_plan]
-        if future and intent.has("target", "kpi", "baseline", "actual", "met"):
+        if future and intent.has("target", "kpi", "baseline", "actual", "met", "figure"):
             return abstain(
                 f"計画期間は{_plan_period(k)}で、{fy_phrase(future[0])}の目標値・実績は資料に記載されていません。"
             )

@@ -209,3 +209,13 @@ def test_the_kpi_status_rule(catalog):
     assert plan_status(plan.model_copy(update={"targets": {}}), []).status is Status.NO_TARGET
     linked = box.model_copy(update={"plan_kpi_id": plan.kpi_id})
     assert plan_status(plan, [linked]).status is Status.MET
+
+
+def test_years_said_relative_to_today_are_resolved_by_the_fiscal_year() -> None:
+    import datetime
+
+    from assistant.intent import current_fiscal_year, detect
+
+    assert current_fiscal_year(datetime.date(2026, 3, 31)) == 2025
+    assert current_fiscal_year(datetime.date(2026, 4, 1)) == 2026
+    assert detect("来年度の目標は？").years == (current_fiscal_year() + 1,)
