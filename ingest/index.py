@@ -35,7 +35,7 @@ from ingest.integrity import checksums, damaged, open_store, verify_index
 from ingest.lexical import LexicalIndex
 from ingest.records import Catalog, Chunk
 from ingest.sources import SOURCES_FILE, load_sources, write_sources
-from ingest.store import VectorStore
+from ingest.store import STORE_SCHEMA_VERSION, VectorStore
 from ingest.tokenize import TOKENIZER_VERSION
 
 __all__ = [
@@ -76,6 +76,7 @@ def _versions(embedder: str) -> dict[str, str]:
         "chunker": CHUNKER_VERSION,
         "tokenizer": TOKENIZER_VERSION,
         "embedder": embedder,
+        "store": str(STORE_SCHEMA_VERSION),
     }
 
 

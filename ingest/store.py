@@ -25,7 +25,11 @@ __all__ = ["VectorStore", "EmbedderFunction", "scalar_metadata", "STORE_SCHEMA_V
 
 SIMILARITY_DIGITS = 4  # similarities closer than this are a tie, broken by chunk id
 
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
+# The corpus is a few hundred chunks: a single-threaded build (hnswlib's seeded levels, our fixed insertion order)
+# gives the same graph on every ingest, and a search list longer than the collection makes the search exhaustive,
+# so two fresh ingests rank every query alike (a multithreaded build let the tail of the dense list differ).
+HNSW = {"space": "cosine", "num_threads": 1, "ef_construction": 200, "ef_search": 1000, "max_neighbors": 32}
 _SCALARS = (str, int, float, bool)
 
 
@@ -133,7 +137,7 @@ class VectorStore:
             col = client.create_collection(
                 collection,
                 embedding_function=ef,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": HNSW},
                 metadata=wanted,
             )
             return cls(col, embedder)

