@@ -145,6 +145,12 @@ def test_how_many_parts_a_heading_has_is_counted_from_its_sub_headings(
     assert r["answerable"] is True and f"次の{count}です" in r["answer"]
 
 
+def test_a_list_by_topic_gives_the_measures_whose_names_hold_it(client: TestClient) -> None:
+    r = ask(client, "研修関係の施策を一覧で見せて")
+    assert r["answerable"] is True
+    assert all(m in r["answer"] for m in ("企6", "企7", "企9", "教6"))
+
+
 def test_measures_of_a_department(client: TestClient) -> None:
     r = ask(client, "警察本部が担当している施策は？")
     assert all(m in r["answer"] for m in ("警2", "警3", "企・警12"))
