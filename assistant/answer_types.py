@@ -14,10 +14,11 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.verify import missing_asked
 from ingest.normalize import nfkc
 from ingest.tokenize import proper_nouns
 
-__all__ = ["asked_type", "holds_type", "lacks_asked_type", "types", "ANSWER_TYPES"]
+__all__ = ["asked_type", "holds_type", "lacks_asked_type", "not_what_was_asked", "types", "ANSWER_TYPES"]
 
 ANSWER_TYPES = Path(__file__).with_name("vocab") / "answer_types.toml"
 
@@ -67,3 +68,13 @@ def lacks_asked_type(question: str, lines: list[str], titles: tuple[str, ...] = 
     if asked is None or holds_type(asked[0], text, question):
         return None
     return asked[1]
+
+
+def not_what_was_asked(question: str, lines: list[str], titles: tuple[str, ...] = ()) -> str | None:
+    """Why an answer does not answer what was asked, said to the user, or None: no figure in the asked counter
+    (「何基」, `verify.missing_asked`), or not the asked kind of thing (a date for 「いつ」, a name for 「誰」)."""
+    unit = missing_asked(question, lines)
+    if unit:
+        return f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。"
+    wanted = lacks_asked_type(question, lines, titles)
+    return f"資料には、ご質問の「{wanted}」に当たる記載が見当たりません。" if wanted else None

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer import answer_glossary, answer_passage, answer_what
+from assistant.answer import answer_glossary, answer_list, answer_passage, answer_what
 from assistant.answer_kpi import answer_kpi, kpis_for
 from assistant.answer_types import asked_type, holds_type
 from assistant.draft import Draft, Evidence
-from assistant.intent import Intent
+from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.query import asks_report
 from assistant.retrieve import Filters, Hit, HybridSearcher
+from ingest.normalize import nfkc
 from ingest.records import Chunk
+from ingest.tokenize import content_tokens
 
 __all__ = ["Lookup", "MIN_COVERAGE", "LOW_COVERAGE", "abstain", "latin_share", "asks_kpi", "no_kpi"]
 
@@ -184,6 +186,19 @@ class Lookup:
                     return d
             return answer_passage(c, k, q, self._next_passage(c))
         return abstain("ご質問の内容は、計画と実績報告のどちらにも記載が見当たりません。")
+
+    def _topic_list(self, q: str, k: Knowledge) -> Draft | None:
+        """The measures whose names hold every word of the question's topic; a word no measure name has may be
+        left out only when it is common in the documents (関係, 関連), never a specific one (「スマート」)."""
+        names = [(m, nfkc(m.name).lower()) for m in k.catalog.measures if m.name and not m.relisted]
+        words = [t for t in content_tokens(topic_of(q)) if t not in self.generic and len(t) > 1]
+        topic = [t for t in words if any(t in n for _, n in names)]
+        if not topic or any(not k.is_common(t, 0.03) for t in words if t not in topic):
+            return None
+        named = [m for m, n in names if all(t in n for t in topic)]
+        if len(named) < 2:
+            return None
+        return answer_list(k, f"名称に「{'・'.join(topic)}」を含む施策", named)
 
 
 def abstain(text: str) -> Draft:

@@ -20,15 +20,15 @@ from assistant.answer import (
 )
 from assistant.draft import Draft, fy_phrase
 from assistant.facts import answer_claim, answer_which_measure
-from assistant.intent import Intent, topic_of
+from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.lookup import Lookup, abstain, latin_share
 from assistant.outline import Outline
 from assistant.query import Part
 from assistant.retrieve import Hit, HybridSearcher
-from ingest.normalize import MEASURE_ID_RE, fiscal_year, nfkc, normalize_measure_id
-from ingest.tokenize import content_tokens, place_names, tokenize
+from ingest.normalize import MEASURE_ID_RE, fiscal_year, normalize_measure_id
+from ingest.tokenize import place_names, tokenize
 
 __all__ = ["Router", "related_ids"]
 
@@ -244,19 +244,6 @@ class Router(Lookup):
         if intent.has("list"):  # 「セキュリティ関係の施策は？」: the measures whose names hold the topic
             return self._topic_list(q, k)
         return None
-
-    def _topic_list(self, q: str, k: Knowledge) -> Draft | None:
-        """The measures whose names hold every word of the question's topic; a word no measure name has may be
-        left out only when it is common in the documents (関係, 関連), never a specific one (「スマート」)."""
-        names = [(m, nfkc(m.name).lower()) for m in k.catalog.measures if m.name and not m.relisted]
-        words = [t for t in content_tokens(topic_of(q)) if t not in self.generic and len(t) > 1]
-        topic = [t for t in words if any(t in n for _, n in names)]
-        if not topic or any(not k.is_common(t, 0.03) for t in words if t not in topic):
-            return None
-        named = [m for m, n in names if all(t in n for t in topic)]
-        if len(named) < 2:
-            return None
-        return answer_list(k, f"名称に「{'・'.join(topic)}」を含む施策", named)
 
     def scope(self, q: str, d: Draft, k: Knowledge) -> Draft:
         """A question about a place the cited records do not mention (another city or prefecture) is not answered

@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
 from assistant.abstain import Gate, features, judged
-from assistant.answer_types import lacks_asked_type
+from assistant.answer_types import not_what_was_asked
 from assistant.draft import Draft
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
@@ -27,7 +27,6 @@ from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
 from assistant.schemas import AskRequest, AskResponse
-from assistant.verify import missing_asked
 from ingest.index import Index, current_index_dir, open_index
 from ingest.tokenize import tokenize
 
@@ -133,15 +132,9 @@ class _Engine:
         related: list[str] = []
         all_hits: list[Hit] = []
         for part, draft, rel, hits in parts:
-            unit = missing_asked(part.text, draft.lines) if draft.answerable else None
-            titles = tuple(self.k.titles.values())
-            wanted = (
-                lacks_asked_type(part.text, draft.lines, titles) if draft.answerable and not unit else None
-            )
-            if unit:  # the answer holds no figure in the asked counter: it does not answer what was asked
-                draft = abstain(f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。")
-            elif wanted:  # nor a date for 「いつ」, a ranking for 「一番」, a name for 「誰」
-                draft = abstain(f"資料には、ご質問の「{wanted}」に当たる記載が見当たりません。")
+            why = not_what_was_asked(part.text, draft.lines, tuple(self.k.titles.values()))
+            if draft.answerable and why:
+                draft = abstain(why)
             elif (
                 draft.answerable
                 and judged(part)
