@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc, number_tokens
@@ -37,12 +38,19 @@ _MEASURE_RE = re.compile(
 def _source_numbers(sources: list[str]) -> set[str]:
     nums: set[str] = set()
     for s in sources:
-        nums |= number_tokens(s)
-        for m in _ERA_RE.finditer(nfkc(s)):
-            y = fiscal_year(m.group(0))
-            if y:
-                nums.add(str(y))
+        nums |= _numbers_of(s)
     return nums
+
+
+@lru_cache(maxsize=4096)
+def _numbers_of(source: str) -> frozenset[str]:
+    """A source's figures and the Western years of its era labels (sources are the index's own lines: kept)."""
+    nums = set(number_tokens(source))
+    for m in _ERA_RE.finditer(nfkc(source)):
+        y = fiscal_year(m.group(0))
+        if y:
+            nums.add(str(y))
+    return frozenset(nums)
 
 
 def unsupported(sentence: str, sources: list[str], departments: list[str]) -> list[str]:
