@@ -2,7 +2,7 @@
 「誰」「どの会社」 a person or an organisation. The vocabulary is data (`vocab/answer_types.toml`).
 
 Two uses: passage selection prefers a passage (and a sentence) that holds the asked type (「デジタルファースト宣言は
-いつ？」 takes the paragraph with 令和２年９月１４日 over one that only mentions the declaration); and an answer that
+いつ？」 takes the paragraph that prints its date over one that only mentions the declaration); and an answer that
 does not hold it is not sent (`lacks_asked_type`), as `verify.missing_asked` does for counters. A person or an
 organisation is also recognised by a person name (Sudachi: 固有名詞・人名) for words the question does not use.
 """

@@ -130,7 +130,7 @@ class Lookup:
         return None
 
     def _progress_passage(self, q: str, hits: list[Hit]) -> Draft | None:
-        """An actual that no KPI box holds may be in the report's initiatives (「在宅勤務 1,520人」)."""
+        """An actual that no KPI box holds may be in the report's initiatives (a bullet's 「…（N人）」)."""
         for i, h in enumerate(hits[:6]):
             if h.chunk.kind in ("initiative", "totals") and self._confident(q, h, i):
                 return answer_passage(h.chunk, self.k)

@@ -4,10 +4,10 @@ Ingest writes every document's lines as it read them (`corpus.load_corpus`: UTF-
 folded to `\\n`, line 1 at index 0) to `sources.json` in the index dir, under the checksums of `meta.json`;
 `load_sources` reads them back for `open_index`. `verbatim(sources, doc_id, line_start, line_end)` is the text of
 lines `line_start..line_end` (1-based, inclusive) as the verification gate (assistant/verify.py) compares an
-answer with it. A PDF text dump breaks lines inside names (「震災復興・企」/「画部」) and may inside figures
-(「1,」/「187」), so the lines are joined without a separator, each stripped of its layout whitespace; only where
-one line ends in a digit and the next begins with one is a space kept, so two printed figures (a cell `35`, the
-next cell `40`) never fuse into a third (`3540`) that the source does not print. Measured with the gate over 457
+answer with it. A PDF text dump breaks lines inside names (「〇〇・企」/「画部」) and may inside figures
+(「1,」/「234」), so the lines are joined without a separator, each stripped of its layout whitespace; only where
+one line ends in a digit and the next begins with one is a space kept, so two printed figures (a cell `12`, the
+next cell `34`) never fuse into a third (`1234`) that the source does not print. Measured with the gate over 457
 questions generated per record and attribute (in brackets: the development questions and the odd acceptance
 half), joining with newlines instead withholds 58 (44) sentences whose department is broken over lines, and
 joining with nothing 72 (67) whose figures fuse; this join withholds none that the gate on our renderings kept.
@@ -54,8 +54,8 @@ def load_sources(path: Path) -> dict[str, list[str]]:
 def verbatim(sources: SourceLines, doc_id: str, line_start: int, line_end: int) -> str:
     """The source text of `doc_id` lines `line_start..line_end`, joined for comparison (see the module doc).
 
-    >>> verbatim({"d": ["震災復興・企", "", "画部 ", "情報政策課", "35", "40自治体"]}, "d", 1, 6)
-    '震災復興・企画部情報政策課35 40自治体'
+    >>> verbatim({"d": ["模擬・見", "", "本局 ", "架空課", "12", "34件"]}, "d", 1, 6)
+    '模擬・見本局架空課12 34件'
     """
     lines = sources.get(doc_id, ())
     if line_start < 1:
