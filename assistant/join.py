@@ -1,7 +1,7 @@
 """Plan KPI -> report initiative: the report's bullet that carries a plan KPI's actual when no KPI box does.
 
 The R5 report prints a box for 12 of the plan's KPIs; for others the year's figure sits in an initiative bullet
-(plan 「ペーパーレス会議実施回数」 -> report 「ペーパーレス会議・紙文書の電子化の推進（実施394回…）」). A bullet is
+(a plan KPI 「…会議実施回数」 -> a report bullet 「…会議の推進（実施N回…）」). A bullet is
 joined to a KPI only when all three hold:
 
 - the linker finds the KPI's item in the bullet (`JOIN_LINK`: the IDF-weighted name and word overlap of
@@ -9,12 +9,14 @@ joined to a KPI only when all three hold:
 - half of the item's words are in the bullet (`JOIN_COVER`), so a bullet sharing only the subject is not taken
   (「セルフチェックにおける理解度・遵守度の平均」 is not the bullet's 実施率),
 - the bullet prints a figure in the KPI's counter (the groups of `vocab/counters.toml`), so a share is never
-  answered with a head count (在宅勤務実施割合 ％ is not 1,520人日).
+  answered with a head count (a share in ％ is not a count of person-days).
 
 A joined bullet is a different record from the KPI: the answer quotes it as printed and computes no 達成／未達.
 """
 
 from __future__ import annotations
+
+from weakref import WeakKeyDictionary
 
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -27,8 +29,19 @@ JOIN_LINK = 0.45
 JOIN_COVER = 0.45
 
 
+# the join depends on the index only: worked out once per index (its Knowledge) and KPI
+_JOINED: WeakKeyDictionary[Knowledge, dict[str, str | None]] = WeakKeyDictionary()
+
+
 def initiative_for(kpi: PlanKpi, linker: Linker, k: Knowledge) -> str | None:
     """The record ref of the report initiative that carries `kpi`'s actual, or None."""
+    joined = _JOINED.setdefault(k, {})
+    if kpi.kpi_id not in joined:
+        joined[kpi.kpi_id] = _join(kpi, linker, k)
+    return joined[kpi.kpi_id]
+
+
+def _join(kpi: PlanKpi, linker: Linker, k: Knowledge) -> str | None:
     if not kpi.unit or kpi.placeholder:
         return None
     for link in linker.link(kpi.item, kinds=("initiative",), top=3):
