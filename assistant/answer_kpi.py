@@ -7,7 +7,7 @@ from __future__ import annotations
 from assistant.catalog import box_view, kpi_view
 from assistant.draft import Draft, fy_phrase, kpi_evidence, progress_evidence, shown
 from assistant.intent import Intent
-from assistant.knowledge import Knowledge
+from assistant.knowledge import Knowledge, kpi_key
 from assistant.status import box_status
 from ingest.normalize import era_label, fiscal_year
 from ingest.records import PlanKpi, ProgressKpi
@@ -162,7 +162,7 @@ def _distinct_kpis(kpis: list[PlanKpi]) -> list[PlanKpi]:
     seen: set[str] = set()
     out = []
     for x in kpis:
-        key = f"{x.item}|{x.baseline.raw if x.baseline else ''}|{[q.raw for q in x.targets.values()]}"
+        key = kpi_key(x)
         if key not in seen:
             seen.add(key)
             out.append(x)

@@ -16,7 +16,12 @@ from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
 from ingest.sources import SourceLines, context_by_span
 from ingest.tokenize import content_tokens, tokenize
 
-__all__ = ["Knowledge", "squash"]
+__all__ = ["Knowledge", "kpi_key", "squash"]
+
+
+def kpi_key(kpi: PlanKpi) -> str:
+    """One plan KPI: the same row printed under two measures has two records and one key."""
+    return f"{kpi.item}|{kpi.baseline.raw if kpi.baseline else ''}|{[q.raw for q in kpi.targets.values()]}"
 
 
 def squash(text: str) -> str:
@@ -46,9 +51,13 @@ class Knowledge:
         self.kpi_by_id = {k.kpi_id: k for k in catalog.kpis}
         self.progress_by_plan: dict[str, list[ProgressKpi]] = defaultdict(list)
         self.progress_by_measure: dict[str, list[ProgressKpi]] = defaultdict(list)
+        same_row: dict[str, list[str]] = defaultdict(list)
+        for k in catalog.kpis:
+            same_row[kpi_key(k)].append(k.kpi_id)
         for p in catalog.progress_kpis:
-            if p.plan_kpi_id:
-                self.progress_by_plan[p.plan_kpi_id].append(p)
+            plan = self.kpi_by_id.get(p.plan_kpi_id or "")
+            for kid in same_row[kpi_key(plan)] if plan else []:
+                self.progress_by_plan[kid].append(p)
             for mid in p.measure_ids:
                 self.progress_by_measure[mid].append(p)
         self.progress_by_id = {p.kpi_id: p for p in catalog.progress_kpis}

@@ -115,15 +115,24 @@ class Lookup:
         d = answer_kpi(k, plan, boxes, intent)
         return d if d.lines else None
 
+    def _may_be_same_kpi(self, a: str, b: str) -> bool:
+        """A plan KPI and a report box are one KPI unless the box is linked to another plan KPI."""
+        box = self.k.progress_by_id.get(a) or self.k.progress_by_id.get(b)
+        plan = b if box is self.k.progress_by_id.get(a) else a
+        return box is None or box.plan_kpi_id is None or box in self.k.progress_by_plan.get(plan, [])
+
     def _best_kpi_hit(self, q: str, hits: list[Hit], order: tuple[str, ...]) -> Hit | None:
         for i, h in enumerate(hits[:6]):
             if h.chunk.kind in order and self._confident(q, h, i):
                 # prefer the preferred kind when an equally good one follows
+                if "link" in h.ranks:  # the question names this record: it is the subject
+                    return h
                 for h2 in hits[i + 1 : 6]:
                     if (
                         h2.chunk.kind == order[0] != h.chunk.kind
                         and h2.chunk.measure_ids
                         and set(h2.chunk.measure_ids) & set(h.chunk.measure_ids)
+                        and self._may_be_same_kpi(h.chunk.record_ref, h2.chunk.record_ref)
                     ):
                         return h2
                 return h

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for
-from assistant.knowledge import Knowledge
-from assistant.linker import Linker
+from assistant.knowledge import Knowledge, squash
+from assistant.linker import Link, Linker
 from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
 from ingest.normalize import nfkc
@@ -22,6 +22,7 @@ from ingest.tokenize import content_tokens
 __all__ = [
     "kinds_for",
     "own_pins",
+    "longest",
     "conversation_subject",
     "names_other",
     "as_kind",
@@ -91,11 +92,24 @@ def own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[s
     ):
         if group is not None and not group:
             continue  # the attribute's only kind was tried: no other kind may stand in for it
-        links = linker.link(text, kinds=group or None, top=1)
-        pins = tuple(x.entity.ref for x in links if x.name >= LINK_NAME)
-        if pins:
-            return pins
+        named = [x for x in linker.link(text, kinds=group or None, top=5) if x.name >= LINK_NAME]
+        if named:
+            return (longest(named).entity.ref,)
     return ()
+
+
+def longest(named: list[Link]) -> Link:
+    """The strongest named record, unless another named one's name holds its name whole and covers more of the
+    question (「…セルフチェックの理解度の平均」 names the KPI, not the bullet 「…セルフチェック」): the longest
+    mention wins."""
+    top = named[0]
+    inner = squash(top.entity.name)
+    longer = [
+        x
+        for x in named[1:]
+        if inner in squash(x.entity.name) and x.entity.name != top.entity.name and x.cover > top.cover
+    ]
+    return max(longer, key=lambda x: x.cover) if longer else top
 
 
 def names_other(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:

@@ -4,16 +4,19 @@ The catalog is invented: its names and figures are not the corpus's, so these te
 entity linking, follow-ups, yes/no, reverse look-ups, the KPI status rule), not facts.
 """
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.knowledge import Knowledge
-from assistant.linker import Linker
+from assistant.linker import Entity, Link, Linker
 from assistant.query import split_parts, understand
 from assistant.retrieve import Hit
 from assistant.schemas import Turn
 from assistant.service import _GENERIC
 from assistant.status import Status, box_status, plan_status
+from assistant.subjects import longest
 from assistant.verify import missing_asked
 from ingest.chunk import build_chunks
 from ingest.records import (
@@ -219,3 +222,28 @@ def test_years_said_relative_to_today_are_resolved_by_the_fiscal_year() -> None:
     assert current_fiscal_year(datetime.date(2026, 3, 31)) == 2025
     assert current_fiscal_year(datetime.date(2026, 4, 1)) == 2026
     assert detect("来年度の目標は？").years == (current_fiscal_year() + 1,)
+
+
+def _with(catalog: Catalog, **extra: list) -> tuple[Knowledge, Linker]:
+    """The tiny catalog with more records of the given kinds."""
+    cat = catalog.model_copy(update={key: [*getattr(catalog, key), *xs] for key, xs in extra.items()})
+    return Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)]), Linker(cat, set(tokenize(_GENERIC)))
+
+
+def test_the_longest_named_record_is_the_subject():
+    # 「試験推進研修」 (a bullet) is named whole, but the question names more of the KPI that holds that name
+    bullet = Link(Entity("initiative", "initiative@7", "試験推進研修", "試験推進研修（30人）"), 1.0, 0.45)
+    kpi = Link(Entity("kpi", "plan:kpi:03", "試験推進研修における理解度の平均", ""), 0.8, 0.68)
+    other = Link(Entity("kpi", "plan:kpi:04", "見本研修の理解度", ""), 0.8, 0.9)
+    assert longest([bullet, kpi, other]) is kpi
+    assert longest([bullet, other]) is bullet  # a name that does not hold the bullet's is another thing
+    assert longest([bullet, replace(kpi, cover=0.3)]) is bullet  # nor one that covers less of the question
+
+
+def test_a_kpi_row_printed_under_two_measures_shares_its_report_box(catalog):
+    row = {"item": "電子届出導入団体数", "baseline": q("5", 5), "targets": {"R6": q("8", 8)}}
+    first = PlanKpi(doc_id="plan", kpi_id="plan:kpi:03", measure_ids=["甲1"], **row)
+    again = PlanKpi(doc_id="plan", kpi_id="plan:kpi:04", measure_ids=["甲2"], **row)
+    box = catalog.progress_kpis[0].model_copy(update={"plan_kpi_id": "plan:kpi:03"})
+    k2, _ = _with(catalog.model_copy(update={"progress_kpis": []}), kpis=[first, again], progress_kpis=[box])
+    assert k2.progress_by_plan["plan:kpi:04"] == [box] == k2.progress_by_plan["plan:kpi:03"]
