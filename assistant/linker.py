@@ -120,6 +120,10 @@ class Linker:
         """The entity with record ref `ref`, as a full-strength link."""
         return [Link(e, 1.0, 1.0) for e in self.entities if e.ref == ref]
 
+    def by_name(self, text: str, ref: str) -> list[Link]:
+        """How much of the name of the entity `ref` `text` holds (no link when it holds none)."""
+        return [x for x in self.link(text, top=len(self.entities)) if x.entity.ref == ref]
+
     def link(self, text: str, kinds: tuple[str, ...] | None = None, top: int = 5) -> list[Link]:
         """The entities `text` names best, strongest first."""
         q = self.content_grams(text)

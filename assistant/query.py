@@ -43,6 +43,10 @@ _SPLIT = re.compile(
     r"(?<=[？?])\s*(?=\S)|(?:。|、)?\s*(?:それと|それから|あと(?=[、,]?\S*[はのを])|また、|and also\b)"
 )
 
+# 「それぞれ」「何人ずつ」「どっちも」: the same is asked of each of two records
+_EACH = re.compile(r"それぞれ|ずつ|各々|両方|どっちも|どちらも|ともに|\b(?:each|both|respectively)\b", re.I)
+SIDE_COVER = 0.6  # a side of 「AとB、それぞれ」 names the record holding this share of its words
+
 
 @dataclass(frozen=True)
 class Part:
@@ -123,16 +127,44 @@ def _elliptic(intent: Intent) -> bool:
     return not (intent.asks - {"previous_year", "what", "figure", "actual"}) and len(intent.asks) <= 2
 
 
-def _coordinated(text: str, linker: Linker) -> list[str]:
-    """「AとB、受講者は何人ずつ？」 asks the same of two named records: one part each (when both sides link)."""
-    m = re.match(r"^(.{3,}?)(?:と|及び|および|\band\b)(.{3,}?)[、,](.+)$", text)
+def _coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:
+    """「AとB、受講者は何人ずつ？」 asks the same of two records: one part each. A side names its record by number,
+    by most of its name, or, when the question asks of each (「それぞれ」), by words all in one record
+    (「生成AIと、公用車の予約の件」); one record named by both sides together (「県と市町村の共同…」) is one thing.
+    Each part comes with the record its side names."""
+    m = re.match(r"^(.{2,}?)(?:と|及び|および|\band\b)(.{2,}?)[、,](.+)$", text)
     if not m:
-        return [text]
+        return [(text, None)]
     left, right, tail = m.groups()
-    refs = [own_pins(side, linker) for side in (left, right)]
-    if all(refs) and refs[0] != refs[1]:
-        return [f"{left}、{tail}", f"{right}、{tail}"]
-    return [text]
+    each = bool(_EACH.search(tail))
+    intent = detect(text)
+    refs = [_side_ref(side, linker, known, each, intent) for side in (left, right)]
+    if not (all(refs) and refs[0] != refs[1]):
+        return [(text, None)]
+    if not any(measure_ids_in(side, known) for side in (left, right)) and _named_across(left, right, linker):
+        return [(text, None)]
+    return [(f"{left}、{tail}", refs[0]), (f"{right}、{tail}", refs[1])]
+
+
+def _named_across(left: str, right: str, linker: Linker) -> bool:
+    """Do the two sides together name one record that neither names alone (「県と市町村の共同電子申請」)?"""
+    for x in linker.link(f"{left}と{right}", top=3):
+        if x.name >= LINK_NAME and all(
+            y.name < LINK_NAME for side in (left, right) for y in linker.by_name(side, x.entity.ref)
+        ):
+            return True
+    return False
+
+
+def _side_ref(side: str, linker: Linker, known: set[str], each: bool, intent: Intent) -> str | None:
+    ids = measure_ids_in(side, known)
+    if ids:
+        return ids[0]
+    pins = own_pins(side, linker, intent)
+    if pins:
+        return pins[0]
+    links = linker.link(side, kinds=kinds_for(intent), top=1) if each else []
+    return links[0].entity.ref if links and links[0].cover >= SIDE_COVER else None
 
 
 def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker) -> Query:
@@ -140,11 +172,11 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     # English when written in English words: 「KPIは？」 is Japanese around one Latin name
     english = _latin_share(q) > 0.5 and len(re.findall(r"[A-Za-z]{2,}", q)) >= 2
     parts: list[Part] = []
-    for text in [c for p in split_parts(q) for c in _coordinated(p, linker)]:
+    for text, side in [c for p in split_parts(q) for c in _coordinated(p, linker, set(k.listings))]:
         intent = detect(text)
         ids = tuple(measure_ids_in(text, set(k.listings)))
         claims = tuple(k.department_hits(text)) if intent.has("claim") else ()
-        pins = own_pins(text, linker, intent)
+        pins = (side,) if side and not ids else own_pins(text, linker, intent)
         named = max((x.name for x in linker.link(text, top=3) if x.entity.kind != "totals"), default=0.0)
         parts.append(Part(text, intent, ids, pins, claims=claims, named=named))
     # a later part without a subject of its own asks about the first part's subject

@@ -138,6 +138,15 @@ def test_two_named_records_become_two_parts(k, linker):
     assert [p.pins for p in query.parts] == [("initiative@7",), ("initiative@7.1",)]
 
 
+def test_the_same_asked_of_two_records_by_number_or_in_loose_words_is_two_parts(k, linker):
+    query = understand("甲1と甲2、担当課はそれぞれどこ？", [], k, linker)
+    assert [p.ids for p in query.parts] == [("甲1",), ("甲2",)]
+    query = understand("公衆の無線と遠隔の会議、それぞれ何をするの？", [], k, linker)
+    assert [p.pins for p in query.parts] == [("甲1@0",), ("甲2@0",)]
+    # without 「それぞれ」 loose words are not enough to take one question apart
+    assert len(understand("公衆の無線と遠隔の会議、何をするの？", [], k, linker).parts) == 1
+
+
 def test_a_claimed_department_is_read_for_a_yes_no_check(k, linker):
     part = understand("甲1は見本課の担当で合ってる？", [], k, linker).parts[0]
     assert part.claims == ("見本課",) and part.ids == ("甲1",)
