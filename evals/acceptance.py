@@ -19,10 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE"]
+__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBES"]
 
 ACCEPTANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "evals" / "acceptance.jsonl"
 PROBE = Path(__file__).resolve().parent / "probe.jsonl"  # a second outside sample (evals/README.md)
+PROBE2 = Path(__file__).resolve().parent / "probe2.jsonl"  # a third, by another writer (evals/README.md)
+PROBES = (PROBE, PROBE2)
 Ask = Callable[[str, list[dict[str, str]]], dict[str, Any]]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from assistant.abstain import FEATURES, FITTED, features, judged
 from assistant.schemas import AskRequest, Turn
 from assistant.service import Assistant
-from evals.acceptance import ACCEPTANCE, PROBE, load_items, norm
+from evals.acceptance import ACCEPTANCE, PROBES, load_items, norm
 
 __all__ = ["examples", "fit"]
 
@@ -34,14 +34,16 @@ def _right(answer: str, must: list[list[str]]) -> bool:
 
 
 def _items(dev: Path, acceptance: Path) -> list[tuple[int, str, list[dict[str, str]], list[list[str]]]]:
-    """(source, question, history, must): source 0 is our development set, 1 and 2 the outside samples."""
+    """(source, question, history, must): source 0 is our development set, 1.. the outside samples."""
     out = []
     for line in dev.read_text(encoding="utf-8").splitlines():
         if line.strip():
             q = json.loads(line)
             must = [[e] for e in q.get("expected", [])] if q.get("answerable", True) else []
             out.append((0, q["question"], q.get("history", []), must))
-    for source, path in ((1, acceptance), (2, PROBE)):  # the outside samples: their development halves only
+    for source, path in enumerate(
+        (acceptance, *PROBES), 1
+    ):  # the outside samples: their development halves only
         if path.exists():
             for it in load_items(path, "odd"):
                 out.append((source, it["q"], [{"turns": t} for t in it.get("turns", [])[:-1]], it["must"]))

@@ -267,19 +267,19 @@ def run_evals(
         parts.append("## Answers through POST /ask\n\n" + text + "\n")
         if failures:
             parts.append("### Failures\n\n" + "\n".join(f"- {f}" for f in failures) + "\n")
-        from evals.acceptance import ACCEPTANCE, PROBE, report
+        from evals.acceptance import ACCEPTANCE, PROBES, report
 
         if ACCEPTANCE.exists():
             parts.append(
                 "## Acceptance questions (../shared/evals/acceptance.jsonl)\n\n" + report(data_dir) + "\n"
             )
-            parts.append(
-                "## Probe questions (evals/probe.jsonl)\n\n"
-                "Written from the corpus alone by a writer who saw neither the product's code nor our development "
-                "set nor the acceptance file's even lines: a second sample of the questions users ask.\n\n"
-                + report(data_dir, PROBE)
-                + "\n"
-            )
+            for path in PROBES:
+                parts.append(
+                    f"## Probe questions (evals/{path.name})\n\n"
+                    "Written from the corpus alone by a writer who saw neither the product's code nor our "
+                    "development set nor the acceptance file's even lines: another sample of the questions users "
+                    "ask.\n\n" + report(data_dir, path) + "\n"
+                )
     out = "\n".join(parts)
     results = Path(results)
     previous = results.read_text(encoding="utf-8") if results.exists() else ""
