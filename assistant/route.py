@@ -91,7 +91,7 @@ class Router(Lookup):
             )
             specific = ids or part.named >= NAMED_THING or not overall
             return self._budget(q, list(ids) or (["?"] if specific else []), k, intent.years), related
-        listing = self._list(q, intent, ids, hits, k)
+        listing = None if part.claims else self._list(q, intent, ids, hits, k)  # a claim names a department
         if listing:
             return listing, related
         if (
@@ -100,7 +100,7 @@ class Router(Lookup):
             outline = self.outline.answer(q, intent)
             if outline:
                 return outline, related
-        if not ids:
+        if not ids and not part.claims:
             agg = answer_aggregate(q, intent, k, topic_left=self._topic_left(q, k) and not intent.has("new"))
             if agg:
                 return agg, related

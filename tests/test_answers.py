@@ -275,6 +275,20 @@ def test_a_statement_about_a_measure_is_not_answered_with_a_list(client: TestCli
     assert "県政情報・文書課" in r["answer"].replace("\n", "").replace(" ", "")
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "サテライトオフィスを呼び込む施策の担当って、情報政策課で合ってる？",
+        "サテライトオフィスの誘致は情報政策課の担当ですか？",
+    ],
+)
+def test_a_claimed_department_is_checked_against_the_measure_not_answered_with_its_list(
+    client: TestClient, question: str
+) -> None:
+    r = client.post("/ask", json={"question": question}).json()
+    assert r["answer"].startswith("いいえ") and "地域復興支援課" in r["answer"]
+
+
 # --- verification gate -----------------------------------------------------------------------------------------
 def test_every_figure_in_an_answer_occurs_in_its_citations(client: TestClient) -> None:
     from ingest.normalize import number_tokens
