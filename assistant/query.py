@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.intent import Intent, detect
+from assistant.intent import Intent, detect, topic_of
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
 from assistant.subjects import (
+    JOIN_NAME,
     LINK_NAME,
     RELATED_PREFIX,
     as_kind,
@@ -27,6 +28,7 @@ from assistant.subjects import (
     own_pins,
 )
 from ingest.normalize import nfkc
+from ingest.tokenize import content_tokens
 
 __all__ = [
     "Part",
@@ -111,8 +113,15 @@ def asks_report(intent: Intent, k: Knowledge) -> bool:
     return intent.has("report") or bool(set(intent.years) & reported)
 
 
-def _in_report(first: Part, k: Knowledge, linker: Linker) -> tuple[str, ...]:
-    """The report's record for the first part's measure: the bullet or box that names the measure's name."""
+def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[str, ...]:
+    """The report's record for the first part's measure: the box of that measure that the part itself names
+    (「…議事録作成で削減された時間も」), else the bullet or box that names the measure's name."""
+    mids = set(first.ids) | {
+        m for ref in first.pins for x in linker.by_ref(ref) for m in x.entity.measure_ids
+    }
+    for x in linker.link(text, kinds=("progress_kpi", "initiative"), top=3):
+        if x.name >= JOIN_NAME and set(x.entity.measure_ids) & mids:
+            return (x.entity.ref,)
     names = [m.name for mid in first.ids if (m := k.primary(mid)) and m.name]
     names += [x.entity.name for ref in first.pins for x in linker.by_ref(ref) if x.entity.kind == "measure"]
     for name in names:
@@ -122,9 +131,12 @@ def _in_report(first: Part, k: Knowledge, linker: Linker) -> tuple[str, ...]:
     return first.pins
 
 
-def _elliptic(intent: Intent) -> bool:
-    """A part that asks no attribute of its own (「前の年は？」「R2は？」) repeats the previous question's."""
-    return not (intent.asks - {"previous_year", "what", "figure", "actual"}) and len(intent.asks) <= 2
+def _elliptic(intent: Intent, text: str = "") -> bool:
+    """A part that asks no attribute of its own (「前の年は？」「R2は？」) repeats the previous question's; one with a
+    topic of its own (「議事録作成で削減された時間も」) does not."""
+    if intent.asks - {"previous_year", "what", "figure", "actual"} or len(intent.asks) > 2:
+        return False
+    return not [t for t in content_tokens(topic_of(text)) if len(t) > 1 and not re.search(r"\d", t)]
 
 
 def _coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:
@@ -182,18 +194,18 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     # a later part without a subject of its own asks about the first part's subject
     first = parts[0]
     for i, p in enumerate(parts[1:], 1):
-        if not p.ids and not p.pins:
+        if not p.ids and not p.pins and not any(names_other(p.text, ref, k, linker) for ref in first.pins):
             intent = p.intent
-            if _elliptic(intent):  # 「…の現状値は？R2は？」: the same attribute, another year
+            if _elliptic(intent, p.text):  # 「…の現状値は？R2は？」: the same attribute, another year
                 intent = replace(intent, asks=intent.asks | first.intent.asks)
-            pins = _in_report(first, k, linker) if asks_report(intent, k) else first.pins
+            pins = _in_report(first, p.text, k, linker) if asks_report(intent, k) else first.pins
             parts[i] = replace(p, intent=intent, ids=first.ids, pins=pins, context=first.text, carried=True)
     if history and not first.ids and not first.pins:
         carried_ids, carried_pins, last_user = conversation_subject(history, k, linker)
         short = len(re.sub(r"[\W\d_]", "", q)) <= 14 or first.intent.anaphoric
         if short and (carried_ids or carried_pins or last_user):
             intent = first.intent
-            if _elliptic(intent) and last_user:
+            if _elliptic(intent, q) and last_user:
                 prev = detect(last_user)
                 shifted = tuple(y - 1 for y in prev.years) if intent.has("previous_year") else ()
                 intent = replace(

@@ -27,6 +27,7 @@ __all__ = [
     "names_other",
     "as_kind",
     "LINK_NAME",
+    "JOIN_NAME",
     "CARRY_NAME",
     "RELATED_PREFIX",
 ]

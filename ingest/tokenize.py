@@ -157,6 +157,11 @@ _MEASURE_RE = re.compile(
 )
 _ERA_RE = re.compile(r"(?:(令和|平成|昭和)\s*(元|\d{1,2})|(?<![A-Za-z\d])([RHrh])\s*(元|\d{1,2}))(?!\d)")
 _WESTERN_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+# a year as a question says it (令和5年度, R5, 2023年度, FY2023, 令和元年): what `content_tokens` leaves out
+_YEAR_SPAN_RE = re.compile(
+    r"(?:(?:令和|平成|昭和)\s*(?:元|\d{1,2})|(?<![A-Za-z\d])[RHrh]\s*(?:元|\d{1,2})(?!\d)|(?<!\d)(?:19|20)\d{2})"
+    r"\s*(?:年度|年)?|\bFY\s*\d{2,4}|(?<![\u4e00-\u9fff])年度"
+)
 _ALNUM_RE = re.compile(r"(?<![A-Za-z\d])(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+(?![A-Za-z\d])")
 _ERA_ALNUM_RE = re.compile(r"[RHrh]\d{1,2}")
 
@@ -206,7 +211,7 @@ def content_tokens(text: str) -> list[str]:
     and without years, which questions ask by (「R6の目標」) and `Query` reads separately."""
     if not text:
         return []
-    s = _clean(text)
+    s = _YEAR_SPAN_RE.sub(" ", _clean(text))
     return _sudachi_tokens(s, _content) + _measure_tokens(s) + _alnum_tokens(s)
 
 

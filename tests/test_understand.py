@@ -256,3 +256,20 @@ def test_a_kpi_row_printed_under_two_measures_shares_its_report_box(catalog):
     box = catalog.progress_kpis[0].model_copy(update={"plan_kpi_id": "plan:kpi:03"})
     k2, _ = _with(catalog.model_copy(update={"progress_kpis": []}), kpis=[first, again], progress_kpis=[box])
     assert k2.progress_by_plan["plan:kpi:04"] == [box] == k2.progress_by_plan["plan:kpi:03"]
+
+
+def test_a_later_part_with_a_topic_of_its_own_is_not_the_first_parts_question_again(k, linker):
+    parts = understand("無線網の設置箇所数の現状値は？R2は？", [], k, linker).parts
+    assert parts[1].intent.has("baseline") and parts[1].carried  # 「R2は？」 repeats the question
+    parts = understand("甲1の担当は？あわせて、遠隔で行う会議の方も知りたい", [], k, linker).parts
+    assert not parts[1].intent.has("owner")  # its own words: not 「担当は？」 again
+
+
+def test_years_are_not_topic_words():
+    from ingest.tokenize import content_tokens
+
+    assert (
+        content_tokens("令和5年度の目標件数")
+        == content_tokens("目標件数")
+        == content_tokens("2023年度の目標件数")
+    )
