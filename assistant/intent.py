@@ -29,7 +29,9 @@ _VOCAB = _load(VOCABULARY)
 _COMPILED = {name: re.compile("|".join(entry["patterns"]), re.IGNORECASE) for name, entry in _VOCAB.items()}
 
 ANAPHORA_RE = re.compile(
-    r"^(?:その|それ|この|これ|あの|同じ|上記|そちら|こちら|それで|では|じゃあ|で、)|^(?:担当|目標|実績|現状|開始|概要|KPI)"
+    # a connective (「じゃあ」「では」) opens a follow-up but refers to nothing: 「じゃあセミナーは？」 may change subject
+    r"^(?:(?:それで|では|じゃあ|じゃ|で)[、,]?\s*)?(?:その|それ|この|これ|あの|同じ|上記|そちら|こちら)"
+    r"|^(?:担当|目標|実績|現状|開始|概要|KPI)"
     r"|\b(?:it|its|that|this|they|them|those)\b",
     re.IGNORECASE,
 )

@@ -41,6 +41,7 @@ NAME_CHARS = (
     60  # a quote this long or shorter is a name; a longer one a quoted record (a bullet with its goal)
 )
 LINK_NAME = 0.75  # a record counts as named when this share of its name's weighted bigrams is in the question
+OTHER_MARGIN = 0.25  # a follow-up's words covered this much better by another record name that record
 CARRY_NAME = 0.9  # a record quoted in an earlier answer (its name nearly whole) is the conversation's subject
 _ABSTAIN_MARKS = (
     "記載されていません",
@@ -123,7 +124,12 @@ def names_other(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
     if not own or not record:
         return False
     text = nfkc(record[0].entity.text).lower()
-    return not any(t in text for t in own)
+    if not any(t in text for t in own):
+        return True
+    # its words are another record's more than the carried one's (「同じく中小企業向けのセミナーは？」 after a subsidy)
+    carried = max((x.cover for x in linker.by_name(q, ref)), default=0.0)
+    best = linker.link(q, top=1)
+    return bool(best) and best[0].entity.ref != ref and best[0].cover >= carried + OTHER_MARGIN
 
 
 def as_kind(ref: str, kinds: tuple[str, ...], linker: Linker, k: Knowledge) -> str:
@@ -165,6 +171,8 @@ def conversation_subject(
         ids = measure_ids_in(text, set(k.listings))
         quoted = [x for x in _quoted(text) if len(x) >= 3] if turn.role == "assistant" else [text]
         pins = [ref for q in quoted if (ref := _quoted_record(q, linker))]
+        if turn.role == "assistant" and not pins and not ids:  # an answer that quotes no record names one
+            pins = [x.entity.ref for x in linker.link(text.split("\n")[0], top=1) if x.name >= CARRY_NAME]
         if turn.role == "user":
             pins = list(own_pins(text, linker))
         if ids or pins:

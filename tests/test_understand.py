@@ -273,3 +273,10 @@ def test_years_are_not_topic_words():
         == content_tokens("目標件数")
         == content_tokens("2023年度の目標件数")
     )
+
+
+def test_a_connective_opens_a_follow_up_but_refers_to_nothing():
+    from assistant.intent import detect
+
+    assert not detect("じゃあセミナーに来た人は何人？").anaphoric
+    assert detect("じゃあその目標は？").anaphoric and detect("では、それの担当は？").anaphoric
