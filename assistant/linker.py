@@ -94,6 +94,9 @@ class Linker:
         self.generic = generic
         df: dict[str, int] = defaultdict(int)
         self._grams = [bigrams(e.text) for e in self.entities]
+        self._by_ref: dict[str, list[int]] = defaultdict(list)
+        for i, e in enumerate(self.entities):
+            self._by_ref[e.ref].append(i)
         self._names = [bigrams(e.name) for e in self.entities]
         for g in self._grams:
             for b in g:
@@ -122,7 +125,12 @@ class Linker:
 
     def by_name(self, text: str, ref: str) -> list[Link]:
         """How much of the name of the entity `ref` `text` holds (no link when it holds none)."""
-        return [x for x in self.link(text, top=len(self.entities)) if x.entity.ref == ref]
+        q = self.content_grams(text)
+        if not q:
+            return []
+        raw, q_total = bigrams(text), sum(self.idf(b) for b in q)
+        links = (self._score(i, q, raw, q_total, text) for i in self._by_ref.get(ref, []))
+        return [x for x in links if x is not None]
 
     def link(self, text: str, kinds: tuple[str, ...] | None = None, top: int = 5) -> list[Link]:
         """The entities `text` names best, strongest first."""
@@ -132,14 +140,20 @@ class Linker:
         raw = bigrams(text)  # a name is matched across word boundaries (「Web会議システム活用」)
         q_total = sum(self.idf(b) for b in q)
         out = []
-        for e, names, grams in zip(self.entities, self._names, self._grams, strict=True):
+        for i, e in enumerate(self.entities):
             if kinds and e.kind not in kinds:
                 continue
-            shared = names & raw
-            if not shared or (e.name in self._short_latin and not self._short_latin[e.name].search(text)):
-                continue
-            name = sum(self.idf(b) for b in shared) / (sum(self.idf(b) for b in names) or 1)
-            cover = sum(self.idf(b) for b in q & grams) / q_total
-            out.append(Link(e, round(name, 3), round(cover, 3)))
+            link = self._score(i, q, raw, q_total, text)
+            if link is not None:
+                out.append(link)
         out.sort(key=lambda x: -x.score)
         return out[:top]
+
+    def _score(self, i: int, q: set[str], raw: set[str], q_total: float, text: str) -> Link | None:
+        e, names = self.entities[i], self._names[i]
+        shared = names & raw
+        if not shared or (e.name in self._short_latin and not self._short_latin[e.name].search(text)):
+            return None
+        name = sum(self.idf(b) for b in shared) / (sum(self.idf(b) for b in names) or 1)
+        cover = sum(self.idf(b) for b in q & self._grams[i]) / q_total
+        return Link(e, round(name, 3), round(cover, 3))

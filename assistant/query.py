@@ -24,6 +24,7 @@ from assistant.subjects import (
     as_kind,
     conversation_subject,
     kinds_for,
+    about,
     names_other,
     own_pins,
 )
@@ -202,7 +203,11 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             parts[i] = replace(p, intent=intent, ids=first.ids, pins=pins, context=first.text, carried=True)
     if history and not first.ids and not first.pins:
         carried_ids, carried_pins, last_user = conversation_subject(history, k, linker)
-        short = len(re.sub(r"[\W\d_]", "", q)) <= 14 or first.intent.anaphoric
+        short = (
+            len(re.sub(r"[\W\d_]", "", q)) <= 14
+            or first.intent.anaphoric
+            or any(about(q, ref, k, linker) for ref in carried_pins)
+        )
         if short and (carried_ids or carried_pins or last_user):
             intent = first.intent
             if _elliptic(intent, q) and last_user:

@@ -25,6 +25,7 @@ __all__ = [
     "longest",
     "conversation_subject",
     "names_other",
+    "about",
     "as_kind",
     "LINK_NAME",
     "JOIN_NAME",
@@ -117,19 +118,43 @@ def longest(named: list[Link]) -> Link:
 def names_other(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
     """Does a follow-up name a subject of its own that the carried record does not hold (「セミナーの方は何人？」
     after an answer about a subsidy)? Then the conversation gives it context, not its subject."""
-    own = [
-        t for t in content_tokens(topic_of(q)) if t not in linker.generic and t in k.vocabulary and len(t) > 1
-    ]
-    record = linker.by_ref(ref)
-    if not own or not record:
+    own = _own_words(q, k, linker)
+    text = _subject_text(ref, k, linker)
+    if not own or not text:
         return False
-    text = nfkc(record[0].entity.text).lower()
     if not any(t in text for t in own):
         return True
     # its words are another record's more than the carried one's (「同じく中小企業向けのセミナーは？」 after a subsidy)
     carried = max((x.cover for x in linker.by_name(q, ref)), default=0.0)
     best = linker.link(q, top=1)
     return bool(best) and best[0].entity.ref != ref and best[0].cover >= carried + OTHER_MARGIN
+
+
+def about(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
+    """Is a follow-up about the carried record: every topic word of its own is the record's or its KPIs'
+    (「導入している市町村の数は？」 after a measure whose KPI counts them)?"""
+    own = _own_words(q, k, linker)
+    text = _subject_text(ref, k, linker)
+    return bool(own and text) and all(t in text for t in own)
+
+
+def _own_words(q: str, k: Knowledge, linker: Linker) -> list[str]:
+    return [
+        t for t in content_tokens(topic_of(q)) if t not in linker.generic and t in k.vocabulary and len(t) > 1
+    ]
+
+
+def _subject_text(ref: str, k: Knowledge, linker: Linker) -> str:
+    """The carried record's words: its text, and for a measure the names of its KPIs and report boxes."""
+    record = linker.by_ref(ref)
+    if not record:
+        return ""
+    e = record[0].entity
+    names: list[str] = []
+    if e.kind == "measure":
+        names += [x.item for m in e.measure_ids for x in k.kpis_by_measure.get(m, [])]
+        names += [x.name for m in e.measure_ids for x in k.progress_by_measure.get(m, [])]
+    return nfkc(" ".join([e.text, *names])).lower()
 
 
 def as_kind(ref: str, kinds: tuple[str, ...], linker: Linker, k: Knowledge) -> str:
