@@ -21,10 +21,10 @@ from assistant.subjects import (
     JOIN_NAME,
     LINK_NAME,
     RELATED_PREFIX,
+    about,
     as_kind,
     conversation_subject,
     kinds_for,
-    about,
     names_other,
     own_pins,
 )
