@@ -26,7 +26,7 @@ from ingest.records import Chunk
 __all__ = ["Filters", "Hit", "HybridSearcher", "Method", "PolicyRetriever", "measure_ids_in"]
 
 RRF_K = 60
-QUERY_EMBED_CHARS = 96  # e5 cost grows with length; the head of a question carries its topic
+QUERY_EMBED_CHARS = 256  # e5 cost grows with length; the head of a question carries its topic
 Method = Literal["hybrid", "lexical", "dense"]
 
 

@@ -41,6 +41,9 @@ _GENERIC = (
 )
 
 
+NAMED_WHOLE = 0.95  # a part naming this share of a record's name is answered from it without dense ranking
+
+
 class InvalidQuestion(ValueError):
     """A request the service cannot take; the message names the field, the limit and the fix."""
 
@@ -160,7 +163,9 @@ class _Engine:
     def _hits(self, part: Part, top_k: int | None) -> list[Hit]:
         """Retrieval for one part; the records it names (or the conversation carries) are pinned first."""
         query = f"{part.text} {part.context[:200]}" if part.context else part.text
-        hits = self.searcher.search(query, k=max(top_k or 8, 8))
+        # a part that names its record by number or by its whole name needs no dense ranking to find it
+        named = bool(part.ids and not part.carried) or (bool(part.pins) and part.named >= NAMED_WHOLE)
+        hits = self.searcher.search(query, k=max(top_k or 8, 8), method="lexical" if named else "hybrid")
         pinned = []
         for ref in part.pins:
             chunk = self.router.chunk_for(ref)
