@@ -203,6 +203,8 @@ class Router(Lookup):
             return answer_passage(c, self.k, part.text)
         if c.kind == "glossary" and part.intent.has("glossary", "glossary_maybe"):
             return answer_glossary(c)
+        if c.kind == "measure" and c.measure_ids and not part.carried and not (part.intent.asks - {"what"}):
+            return answer_what(self.k, c.measure_ids[0])  # 「基幹業務システムの構築ってどういう施策？」
         return None
 
     def _budget(self, q: str, ids: list[str], k: Knowledge, years: tuple[int, ...] = ()) -> Draft:

@@ -42,6 +42,7 @@ NAME_CHARS = (
     60  # a quote this long or shorter is a name; a longer one a quoted record (a bullet with its goal)
 )
 LINK_NAME = 0.75  # a record counts as named when this share of its name's weighted bigrams is in the question
+COMMON_WORD = 0.25  # a word in this share of the corpus's chunks names no subject of its own
 OTHER_MARGIN = 0.25  # a follow-up's words covered this much better by another record name that record
 CARRY_NAME = 0.9  # a record quoted in an earlier answer (its name nearly whole) is the conversation's subject
 _ABSTAIN_MARKS = (
@@ -139,8 +140,12 @@ def about(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
 
 
 def _own_words(q: str, k: Knowledge, linker: Linker) -> list[str]:
+    """A follow-up's topic words that could name a subject: known to the corpus, and not so common in it that
+    they name nothing (こと, 事業)."""
     return [
-        t for t in content_tokens(topic_of(q)) if t not in linker.generic and t in k.vocabulary and len(t) > 1
+        t
+        for t in content_tokens(topic_of(q))
+        if t not in linker.generic and t in k.vocabulary and len(t) > 1 and not k.is_common(t, COMMON_WORD)
     ]
 
 
@@ -194,6 +199,8 @@ def conversation_subject(
         if turn.role == "assistant" and _is_refusal(text):
             return [], [], nfkc(last_user)
         ids = measure_ids_in(text, set(k.listings))
+        if turn.role == "assistant" and len(ids) > 1 and _listed(text):
+            continue  # a list names many measures: the question before it says which one is meant
         quoted = [x for x in _quoted(text) if len(x) >= 3] if turn.role == "assistant" else [text]
         pins = [ref for q in quoted if (ref := _quoted_record(q, linker))]
         if turn.role == "assistant" and not pins and not ids:  # an answer that quotes no record names one
@@ -205,6 +212,11 @@ def conversation_subject(
         if turn.role == "user":
             break  # the previous question named nothing: use its words, not an older turn's subject
     return [], [], nfkc(last_user)
+
+
+def _listed(text: str) -> bool:
+    """Is an answer a list of measures (its lines start with 「・」 and a measure number)?"""
+    return sum(1 for x in text.splitlines() if x.startswith("・")) >= 2
 
 
 def _quoted_record(quote: str, linker: Linker) -> str | None:

@@ -19,8 +19,10 @@ def test_entry_covers_a_class_of_questions(name):
 @pytest.mark.parametrize("name", ENTRIES)
 def test_entry_recognises_its_examples_and_not_its_negatives(name):
     entry = vocabulary()[name]
+    derived = {"glossary": "glossary_maybe"}  # 「Xって何？」 may ask a term's meaning or a measure's content
     for q in entry["examples"]:
-        assert name in detect(q).asks, f"{name} not recognised in its example {q!r}"
+        asks = detect(q).asks
+        assert name in asks or derived.get(name) in asks, f"{name} not recognised in its example {q!r}"
     for q in entry.get("negatives", []):
         assert name not in detect(q).asks, f"{name} wrongly recognised in its negative {q!r}"
 
