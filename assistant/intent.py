@@ -135,7 +135,11 @@ def detect(question: str) -> Intent:
         and ("figure" in asks or re.search(r"どのくらい|どれくらい|いくつ|何", q))
     ):
         asks.add("actual")  # 「R5でどのくらい？」 asks for that year's figure
-    if "budget" in asks and "count" in asks and not re.search(r"いくら|金額|円|予算額|決算額|how much", q, re.I):
+    if (
+        "budget" in asks
+        and "count" in asks
+        and not re.search(r"いくら|金額|円|予算額|決算額|how much", q, re.I)
+    ):
         asks.discard("budget")  # 「費用への補助、件数いくつ？」 counts the subsidies; it asks no amount
     if "glossary" in asks and not re.search(r"意味|用語|定義|mean|stand for|definition", q, re.IGNORECASE):
         asks.discard("glossary")

@@ -215,6 +215,15 @@ def content_tokens(text: str) -> list[str]:
     return _sudachi_tokens(s, _content) + _measure_tokens(s) + _alnum_tokens(s)
 
 
+def predicates(text: str) -> set[str]:
+    """The verbs and adjectives among `content_tokens(text)`: how a question asks (使える, 決まった, やってる)
+    more than what it is about."""
+    if not text:
+        return set()
+    s = _YEAR_SPAN_RE.sub(" ", _clean(text))
+    return set(_sudachi_tokens(s, lambda pos, form: _content(pos, form) and pos[0] in ("動詞", "形容詞")))
+
+
 def place_names(text: str) -> list[str]:
     """Place names (固有名詞・地名) in `text` as printed after NFKC, e.g. 仙台市, 東京都."""
     return proper_nouns(text, ("地名",))

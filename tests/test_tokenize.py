@@ -121,3 +121,10 @@ def test_threads_match_serial() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(tokenize, texts))
     assert parallel == serial
+
+
+def test_a_questions_verbs_are_told_from_its_nouns():
+    from ingest.tokenize import predicates
+
+    verbs = predicates("キャッシュレス払いが使えるようになるのはいつから決まった？")
+    assert {"使う", "決まる"} <= verbs and "キャッシュレス" not in verbs
