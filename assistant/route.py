@@ -90,7 +90,8 @@ class Router(Lookup):
             overall = (
                 bool(self.linker.link(q, kinds=("totals",))) or intent.has("report") or latin_share(q) > 0.5
             )
-            specific = ids or part.named >= NAMED_THING or not overall
+            # a department's or a measure's own amount is not the policy's totals
+            specific = ids or part.named >= NAMED_THING or not overall or bool(k.department_hits(q))
             return self._budget(q, list(ids) or (["?"] if specific else []), k, intent.years), related
         listing = None if part.claims else self._list(q, intent, ids, hits, k)  # a claim names a department
         if listing:

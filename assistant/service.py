@@ -33,14 +33,8 @@ from ingest.tokenize import tokenize
 __all__ = ["Assistant", "AskRequest", "AskResponse", "InvalidQuestion"]
 
 # Question words that say what is asked, not what about; they do not count as evidence.
-_GENERIC = (
-    "担当 所属 課 部 部署 どこ 所管 事業 開始 いつ から 年度 目標 目標値 値 現状 現状値 基準 実績 達成 達成率 率 最新 "
-    "施策 教える 知る 何 なに どんな どう どの 内容 概要 目的 説明 ください 下さい 計画 ポリシー 宮城 宮城県 県 "
-    "みやぎ について とは 意味 用語 一覧 全部 すべて 数 いくつ 件数 くらい どれ ある いる する なる できる 思う "
-    "KPI 指標 進捗 状況 どう 予定 プラン 取組 取り組み 取り組む 行う 推進 情報化 的 化"
-)
-
-
+_WORDS = (Path(__file__).with_name("vocab") / "question_words.txt").read_text(encoding="utf-8").splitlines()
+_GENERIC = " ".join(x.strip() for x in _WORDS if x.strip() and not x.startswith("#"))
 NAMED_WHOLE = 0.95  # a part naming this share of a record's name is answered from it without dense ranking
 
 
@@ -115,6 +109,7 @@ class _Engine:
         self.linker = Linker(index.catalog, self.generic)
         self.router = Router(self.searcher, self.k, self.generic, self.linker)
         self.gate = Gate.load()
+        self.owner_names = tuple(self.k.departments)
 
     def drafts(self, req: AskRequest) -> tuple[Query, list[tuple[Part, Draft, list[str], list[Hit]]]]:
         """Understand, retrieve and route every part (before the abstention gate)."""
@@ -135,18 +130,7 @@ class _Engine:
         related: list[str] = []
         all_hits: list[Hit] = []
         for part, draft, rel, hits in parts:
-            why = not_what_was_asked(part.text, draft.lines, tuple(self.k.titles.values()))
-            if draft.answerable and why:
-                draft = abstain(why)
-            elif (
-                draft.answerable
-                and judged(part)
-                and not self.gate.passes(features(part, draft, self.k, self.generic))
-            ):
-                draft = abstain(
-                    f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"
-                )
-            drafts.append(draft)
+            drafts.append(self._checked(part, draft))
             related += [r for r in rel if r not in related]
             all_hits += hits
         t1 = time.perf_counter()
@@ -159,6 +143,21 @@ class _Engine:
             "total": round((time.perf_counter() - t0) * 1000, 2),
         }
         return resp
+
+    def _checked(self, part: Part, draft: Draft) -> Draft:
+        """The draft, or an abstention when it does not hold what was asked or the gate finds it off the question."""
+        if not draft.answerable:
+            return draft
+        # the documents' titles date nothing asked, and the department in charge names no company asked for
+        ignore = tuple(self.k.titles.values()) + (() if part.intent.has("owner") else self.owner_names)
+        why = not_what_was_asked(part.text, draft.lines, ignore)
+        if why:
+            return abstain(why)
+        if judged(part) and not self.gate.passes(features(part, draft, self.k, self.generic)):
+            return abstain(
+                f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"
+            )
+        return draft
 
     def _hits(self, part: Part, top_k: int | None) -> list[Hit]:
         """Retrieval for one part; the records it names (or the conversation carries) are pinned first."""

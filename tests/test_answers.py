@@ -289,6 +289,11 @@ def test_a_claimed_department_is_checked_against_the_measure_not_answered_with_i
     assert r["answer"].startswith("いいえ") and "地域復興支援課" in r["answer"]
 
 
+def test_a_departments_own_budget_is_not_the_policys_totals(client: TestClient) -> None:
+    r = client.post("/ask", json={"question": "令和5年度、情報政策課の事業の決算額はいくらでしたか？"}).json()
+    assert r["answerable"] is False
+
+
 # --- verification gate -----------------------------------------------------------------------------------------
 def test_every_figure_in_an_answer_occurs_in_its_citations(client: TestClient) -> None:
     from ingest.normalize import number_tokens

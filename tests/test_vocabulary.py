@@ -64,6 +64,8 @@ def test_every_answer_type_covers_a_class_and_holds_its_fillers():
         ("who", "担当所属は震災復興・企画部 情報政策課です", True),
         ("who", "コンテストを開催しました", False),
         ("who", "知事を本部長とする推進本部", True),
+        ("share", "運用費は県と市町村で折半しています", True),
+        ("share", "県と市町村が協力して運用しています", False),
     ],
 )
 def test_an_answer_holds_the_asked_type_only_with_a_filler(kind, text, holds):
@@ -77,3 +79,14 @@ def test_a_count_printed_bare_after_its_label_answers_how_many_items():
 
     assert missing_asked("再掲は何件？", ["主な個別施策計 54（実数計 47・再掲計 7）"]) is None
     assert missing_asked("何人参加した？", ["事業数 177"]) == "何人"
+
+
+def test_the_department_in_charge_does_not_answer_which_company():
+    from assistant.answer_types import not_what_was_asked
+
+    lines = ["企1「架空の整備」（担当: 試験部 試験課）の概要: 通信事業者と協力して整備します。"]
+    assert not_what_was_asked("整備している通信事業者はどこの会社？", lines, ("試験課",)) is not None
+    assert (
+        not_what_was_asked("整備している通信事業者はどこの会社？", [*lines, "株式会社架空通信"], ("試験課",))
+        is None
+    )
