@@ -180,7 +180,8 @@ class Lookup:
                 for i, h in enumerate(hits[:5])
                 if self._confident(q, h, i) and (h.chunk.kind in prefer or not intent.has("count_items"))
             ),
-            key=lambda x: x[:4],
+            # an English question's words cannot overlap the Japanese passages: the retrievers' order decides
+            key=(lambda x: x[3]) if latin_share(q) > 0.5 else (lambda x: x[:4]),
             reverse=True,
         )
         for *_, h in ranked:
