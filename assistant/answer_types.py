@@ -70,10 +70,13 @@ def lacks_asked_type(question: str, lines: list[str], titles: tuple[str, ...] = 
     return asked[1]
 
 
-def not_what_was_asked(question: str, lines: list[str], titles: tuple[str, ...] = ()) -> str | None:
+def not_what_was_asked(
+    question: str, lines: list[str], titles: tuple[str, ...] = (), counted: bool = True
+) -> str | None:
     """Why an answer does not answer what was asked, said to the user, or None: no figure in the asked counter
-    (「何基」, `verify.missing_asked`), or not the asked kind of thing (a date for 「いつ」, a name for 「誰」)."""
-    unit = missing_asked(question, lines)
+    (「何基」, `verify.missing_asked`; not when `counted` is off: 「何回開くかって指標、どの施策の？」 asks a
+    measure), or not the asked kind of thing (a date for 「いつ」, a name for 「誰」)."""
+    unit = missing_asked(question, lines) if counted else None
     if unit:
         return f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。"
     wanted = lacks_asked_type(question, lines, titles)

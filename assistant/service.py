@@ -150,7 +150,7 @@ class _Engine:
             return draft
         # the documents' titles date nothing asked, and the department in charge names no company asked for
         ignore = tuple(self.k.titles.values()) + (() if part.intent.has("owner") else self.owner_names)
-        why = not_what_was_asked(part.text, draft.lines, ignore)
+        why = not_what_was_asked(part.text, draft.lines, ignore, counted=not part.intent.has("which_measure"))
         if why:
             return abstain(why)
         if judged(part) and not self.gate.passes(features(part, draft, self.k, self.generic)):
