@@ -14,7 +14,7 @@ from assistant.answer_types import asked_type, holds_type
 from assistant.draft import Draft, Evidence
 from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for
-from assistant.knowledge import Knowledge
+from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.query import asks_report
 from assistant.retrieve import Filters, Hit, HybridSearcher
@@ -49,10 +49,16 @@ class Lookup:
         if (
             latin_share(q) > 0.5
         ):  # an English question: Japanese tokens cannot overlap, trust the dense ranker
+            japanese = [  # 「(電子決裁) rate」: the name it gives (the documents' own title names no passage)
+                x
+                for x in re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]{2,}", q)
+                if not any(x in t for t in self.k.titles.values())
+            ]
             return (
                 self.k.coverage(q, h.chunk.text, self.generic) >= MIN_COVERAGE
                 or (pos <= 2 and dense <= 3)
                 or (pos == 0 and lex == 1)  # the top hit, first for the words Sudachi reads as loanwords too
+                or (bool(japanese) and all(squash(x) in squash(h.chunk.text) for x in japanese))
             )
         # words the corpus never uses say nothing about which record is meant (「法律上」 for 「法令」)
         cov = self.k.coverage(q, h.chunk.text, self.generic, known_only=True)
