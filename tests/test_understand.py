@@ -280,3 +280,7 @@ def test_a_connective_opens_a_follow_up_but_refers_to_nothing():
 
     assert not detect("じゃあセミナーに来た人は何人？").anaphoric
     assert detect("じゃあその目標は？").anaphoric and detect("では、それの担当は？").anaphoric
+    assert detect(
+        "実際にその目標には届いていますか？"
+    ).anaphoric  # a demonstrative inside the question refers too
+    assert not detect("計画にあるその他の研修の受講者数を全部教えてください").anaphoric
