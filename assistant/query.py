@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.intent import Intent, detect, topic_of
+from assistant.intent import Attr, Intent, detect, topic_of
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
@@ -115,21 +115,23 @@ def asks_report(intent: Intent, k: Knowledge) -> bool:
 
 
 def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[str, ...]:
-    """The report's record for the first part's measure: the box of that measure that the part itself names
-    (「…議事録作成で削減された時間も」), else the bullet or box that names the measure's name."""
+    """The report's record for the first part's measure, among its report boxes and the bullet or box that names
+    the measure's name: the one that covers most of the part's own words (「R5でどのくらい作業時間が減った」 is
+    the box of the time saved, not the bullet that names the system)."""
     mids = set(first.ids) | {
         m for ref in first.pins for x in linker.by_ref(ref) for m in x.entity.measure_ids
     }
-    for x in linker.link(text, kinds=("progress_kpi", "initiative"), top=3):
-        if x.name >= JOIN_NAME and set(x.entity.measure_ids) & mids:
-            return (x.entity.ref,)
+    cands = [p.kpi_id for m in sorted(mids) for p in k.progress_by_measure.get(m, [])]
     names = [m.name for mid in first.ids if (m := k.primary(mid)) and m.name]
     names += [x.entity.name for ref in first.pins for x in linker.by_ref(ref) if x.entity.kind == "measure"]
     for name in names:
         links = linker.link(name, kinds=("initiative", "progress_kpi"), top=1)
         if links and links[0].name >= LINK_NAME:
-            return (links[0].entity.ref,)
-    return first.pins
+            cands.append(links[0].entity.ref)
+    if not cands:
+        return first.pins
+    cover = {ref: max((x.cover for x in linker.by_name(text, ref)), default=0.0) for ref in cands}
+    return (max(dict.fromkeys(cands), key=lambda r: cover[r]),)
 
 
 def _elliptic(intent: Intent, text: str = "") -> bool:
@@ -138,6 +140,20 @@ def _elliptic(intent: Intent, text: str = "") -> bool:
     if intent.asks - {"previous_year", "what", "figure", "actual"} or len(intent.asks) > 2:
         return False
     return not [t for t in content_tokens(topic_of(text)) if len(t) > 1 and not re.search(r"\d", t)]
+
+
+def _two_asks(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:
+    """「Xの削減時間と、Yを担当してる部署を教えて」 asks two things, each of its own record: a record named
+    before 「と、」 and an attribute asked after it are two parts."""
+    m = re.match(r"^(.{3,}?)と[、,](.{3,})$", text)
+    if not m:
+        return [(text, None)]
+    left, right = m.groups()
+    asked = detect(right).asks - {Attr.WHAT}
+    named = measure_ids_in(left, known) or own_pins(left, linker, detect(left))
+    if not (asked and named) or detect(left).asks & asked:
+        return [(text, None)]
+    return [(left, None), (right, None)]
 
 
 def _coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:
@@ -185,7 +201,10 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     # English when written in English words: 「KPIは？」 is Japanese around one Latin name
     english = _latin_share(q) > 0.5 and len(re.findall(r"[A-Za-z]{2,}", q)) >= 2
     parts: list[Part] = []
-    for text, side in [c for p in split_parts(q) for c in _coordinated(p, linker, set(k.listings))]:
+    known = set(k.listings)
+    pieces = [c for p in split_parts(q) for c in _coordinated(p, linker, known)]
+    pieces = [c for p, side in pieces for c in (_two_asks(p, linker, known) if side is None else [(p, side)])]
+    for text, side in pieces:
         intent = detect(text)
         ids = tuple(measure_ids_in(text, set(k.listings)))
         claims = tuple(k.department_hits(text)) if intent.has("claim") else ()

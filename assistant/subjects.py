@@ -126,9 +126,23 @@ def names_other(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
     if not any(t in text for t in own):
         return True
     # its words are another record's more than the carried one's (「同じく中小企業向けのセミナーは？」 after a subsidy)
-    carried = max((x.cover for x in linker.by_name(q, ref)), default=0.0)
+    family = _family(ref, k, linker)
+    carried = max((x.cover for r in family for x in linker.by_name(q, r)), default=0.0)
     best = linker.link(q, top=1)
-    return bool(best) and best[0].entity.ref != ref and best[0].cover >= carried + OTHER_MARGIN
+    return bool(best) and best[0].entity.ref not in family and best[0].cover >= carried + OTHER_MARGIN
+
+
+def _family(ref: str, k: Knowledge, linker: Linker) -> set[str]:
+    """A carried record and, for a measure, its KPIs and report boxes: one subject."""
+    record = linker.by_ref(ref)
+    if not record or record[0].entity.kind != "measure":
+        return {ref}
+    mids = record[0].entity.measure_ids
+    return (
+        {ref}
+        | {x.kpi_id for m in mids for x in k.kpis_by_measure.get(m, [])}
+        | {x.kpi_id for m in mids for x in k.progress_by_measure.get(m, [])}
+    )
 
 
 def about(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:

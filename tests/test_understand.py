@@ -284,3 +284,8 @@ def test_a_connective_opens_a_follow_up_but_refers_to_nothing():
         "実際にその目標には届いていますか？"
     ).anaphoric  # a demonstrative inside the question refers too
     assert not detect("計画にあるその他の研修の受講者数を全部教えてください").anaphoric
+
+
+def test_a_record_named_before_to_and_an_attribute_asked_after_it_are_two_parts(k, linker):
+    parts = understand("電子届出導入団体数のR5実績と、甲2を担当している課を教えて", [], k, linker).parts
+    assert len(parts) == 2 and parts[0].pins == ("rep:kpi:01",) and parts[1].ids == ("甲2",)
