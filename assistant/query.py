@@ -18,7 +18,6 @@ from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
 from assistant.subjects import (
-    JOIN_NAME,
     LINK_NAME,
     RELATED_PREFIX,
     about,
