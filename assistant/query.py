@@ -133,12 +133,15 @@ def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[st
     return (max(dict.fromkeys(cands), key=lambda r: cover[r]),)
 
 
-def _elliptic(intent: Intent, text: str = "") -> bool:
+def _elliptic(intent: Intent, text: str = "", vocabulary: frozenset[str] | set[str] = frozenset()) -> bool:
     """A part that asks no attribute of its own (「前の年は？」「R2は？」) repeats the previous question's; one with a
     topic of its own (「議事録作成で削減された時間も」) does not."""
     if intent.asks - {"previous_year", "what", "figure", "actual"} or len(intent.asks) > 2:
         return False
-    return not [t for t in content_tokens(topic_of(text)) if len(t) > 1 and not re.search(r"\d", t)]
+    # (a word the documents never use makes no topic: 「あいうえお…」 repeats the question too)
+    return not [
+        t for t in content_tokens(topic_of(text)) if len(t) > 1 and not re.search(r"\d", t) and t in vocabulary
+    ]
 
 
 def _two_asks(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:
@@ -215,7 +218,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     for i, p in enumerate(parts[1:], 1):
         if not p.ids and not p.pins and not any(names_other(p.text, ref, k, linker) for ref in first.pins):
             intent = p.intent
-            if _elliptic(intent, p.text):  # 「…の現状値は？R2は？」: the same attribute, another year
+            if _elliptic(intent, p.text, k.vocabulary):  # 「…の現状値は？R2は？」: the same attribute, another year
                 intent = replace(intent, asks=intent.asks | first.intent.asks)
             pins = _in_report(first, p.text, k, linker) if asks_report(intent, k) else first.pins
             parts[i] = replace(p, intent=intent, ids=first.ids, pins=pins, context=first.text, carried=True)
@@ -228,7 +231,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
         )
         if short and (carried_ids or carried_pins or last_user):
             intent = first.intent
-            if _elliptic(intent, q) and last_user:
+            if _elliptic(intent, q, k.vocabulary) and last_user:
                 prev = detect(last_user)
                 shifted = tuple(y - 1 for y in prev.years) if intent.has("previous_year") else ()
                 intent = replace(
