@@ -19,12 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBES"]
+__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBE3", "PROBES"]
 
 ACCEPTANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "evals" / "acceptance.jsonl"
 PROBE = Path(__file__).resolve().parent / "probe.jsonl"  # a second outside sample (evals/README.md)
 PROBE2 = Path(__file__).resolve().parent / "probe2.jsonl"  # a third, by another writer (evals/README.md)
-PROBES = (PROBE, PROBE2)
+PROBE3 = Path(__file__).resolve().parent / "probe3.jsonl"  # unanswerable questions and look-alikes (README)
+PROBES = (PROBE, PROBE2, PROBE3)
 Ask = Callable[[str, list[dict[str, str]]], dict[str, Any]]
 
 
