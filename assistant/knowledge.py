@@ -18,6 +18,9 @@ from ingest.tokenize import content_tokens, predicates, tokenize
 
 __all__ = ["Knowledge", "kpi_key", "squash"]
 
+GOAL_RUN = (
+    5  # a goal is named by this many characters of its name in a row (「働き方改革」, not 「サービス」)
+)
 PREDICATE_WEIGHT = 0.3  # a question's verb or adjective weighs this much of a noun in coverage (chosen on the
 # development halves and the paraphrases: 1.0 and 0.0 both answered fewer of them)
 
@@ -138,7 +141,7 @@ class Knowledge:
                 0, len(q), 0, len(name)
             )
             run = q[m.a : m.a + m.size]
-            if len(run) >= 4 and not any(run in squash(o) for o in self.goals if o != g):
+            if len(run) >= GOAL_RUN and not any(run in squash(o) for o in self.goals if o != g):
                 hits.append(g)
         return hits
 

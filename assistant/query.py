@@ -140,7 +140,9 @@ def _elliptic(intent: Intent, text: str = "", vocabulary: frozenset[str] | set[s
         return False
     # (a word the documents never use makes no topic: 「あいうえお…」 repeats the question too)
     return not [
-        t for t in content_tokens(topic_of(text)) if len(t) > 1 and not re.search(r"\d", t) and t in vocabulary
+        t
+        for t in content_tokens(topic_of(text))
+        if len(t) > 1 and not re.search(r"\d", t) and t in vocabulary
     ]
 
 
@@ -218,7 +220,9 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     for i, p in enumerate(parts[1:], 1):
         if not p.ids and not p.pins and not any(names_other(p.text, ref, k, linker) for ref in first.pins):
             intent = p.intent
-            if _elliptic(intent, p.text, k.vocabulary):  # 「…の現状値は？R2は？」: the same attribute, another year
+            if _elliptic(
+                intent, p.text, k.vocabulary
+            ):  # 「…の現状値は？R2は？」: the same attribute, another year
                 intent = replace(intent, asks=intent.asks | first.intent.asks)
             pins = _in_report(first, p.text, k, linker) if asks_report(intent, k) else first.pins
             parts[i] = replace(p, intent=intent, ids=first.ids, pins=pins, context=first.text, carried=True)
