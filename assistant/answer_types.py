@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from assistant.verify import missing_asked
 from ingest.normalize import nfkc
-from ingest.tokenize import proper_nouns
+from ingest.tokenize import place_names, proper_nouns
 
-__all__ = ["asked_type", "holds_type", "lacks_asked_type", "not_what_was_asked", "types", "ANSWER_TYPES"]
+__all__ = [
+    "asked_type",
+    "holds_type",
+    "lacks_asked_type",
+    "not_what_was_asked",
+    "own_area",
+    "types",
+    "ANSWER_TYPES",
+]
 
 ANSWER_TYPES = Path(__file__).with_name("vocab") / "answer_types.toml"
 
@@ -50,12 +59,27 @@ def asked_type(question: str) -> tuple[str, str] | None:
 def holds_type(kind: str, text: str, question: str = "") -> bool:
     """Does `text` hold a `kind` filler that is not one of the question's own words?"""
     t, q = nfkc(text), nfkc(question)
+    if kind == "place":
+        return _holds_place(t, q)
     for m in types()[kind]["_a"].finditer(t):
         if m.group(0) not in q:
             return True
     if kind == "who":
         return any(n not in q for n in proper_nouns(t, ("人名",)))
     return False
+
+
+_COUNTED_PLACES = re.compile(
+    r"(?:[2-9]|\d{2,}|[二三四五六七八九十])\s*(?:つの)?(?:市町村|市町|市|町|自治体|施設|か所|箇所|校)"
+)
+
+
+def _holds_place(t: str, q: str) -> bool:
+    """Place names or facilities the question does not name; 「7市町ってどこ？」 asks for several, and one (the
+    town a power plant is named after) is not the answer."""
+    found = {m.group(0) for m in types()["place"]["_a"].finditer(t) if m.group(0) not in q}
+    found |= {n for n in proper_nouns(t, ("地名",)) if n not in q}
+    return len(found) >= (2 if _COUNTED_PLACES.search(q) else 1)
 
 
 def lacks_asked_type(question: str, lines: list[str], titles: tuple[str, ...] = ()) -> str | None:
@@ -81,3 +105,15 @@ def not_what_was_asked(
         return f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。"
     wanted = lacks_asked_type(question, lines, titles)
     return f"資料には、ご質問の「{wanted}」に当たる記載が見当たりません。" if wanted else None
+
+
+def own_area(texts: Iterable[str], share: float = 0.05) -> tuple[str, ...]:
+    """Place names in at least `share` of `texts` (the index's chunks): the area the documents are about, which
+    answers no 「どこ」."""
+    counts: dict[str, int] = {}
+    n = 0
+    for text in texts:
+        n += 1
+        for name in place_names(text):
+            counts[name] = counts.get(name, 0) + 1
+    return tuple(sorted((x for x, c in counts.items() if c >= share * n), key=len, reverse=True))

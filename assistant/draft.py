@@ -16,6 +16,7 @@ from ingest.records import Measure, PlanKpi, ProgressKpi, Quantity
 
 __all__ = [
     "Draft",
+    "combine",
     "Evidence",
     "fy_phrase",
     "shown",
@@ -112,3 +113,25 @@ def progress_evidence(p: ProgressKpi) -> Evidence:
     """A report KPI box as cited: the rendering of its chunk."""
     mid = p.measure_ids[0] if p.measure_ids else None
     return Evidence(p.doc_id, p.line_start, p.line_end, render_progress_kpi(p, ""), mid, p.goal or None)
+
+
+def combine(drafts: list[Draft]) -> Draft:
+    """One draft from the parts' drafts: answered parts first; a part the documents lack says so, and the whole
+    stays answerable when any part is answered."""
+    if len(drafts) == 1:
+        return drafts[0]
+    answered = [d for d in drafts if d.answerable]
+    if not answered:
+        out = Draft(answerable=False)
+        for d in drafts:
+            out.extend(d)
+        out.answerable = False
+        return out
+    out = Draft()
+    for d in answered + [d for d in drafts if not d.answerable]:
+        lines = d.lines
+        d.lines = [x for x in lines if x not in out.lines]
+        answerable = out.answerable
+        out.extend(d)
+        out.answerable = answerable
+    return out

@@ -16,8 +16,8 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
 from assistant.abstain import Gate, features, judged
-from assistant.answer_types import not_what_was_asked
-from assistant.draft import Draft
+from assistant.answer_types import not_what_was_asked, own_area
+from assistant.draft import Draft, combine
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -110,6 +110,7 @@ class _Engine:
         self.router = Router(self.searcher, self.k, self.generic, self.linker)
         self.gate = Gate.load()
         self.owner_names = tuple(self.k.departments)
+        self.own_area = own_area(c.text for c in index.chunks.values())
 
     def drafts(self, req: AskRequest) -> tuple[Query, list[tuple[Part, Draft, list[str], list[Hit]]]]:
         """Understand, retrieve and route every part (before the abstention gate)."""
@@ -134,7 +135,7 @@ class _Engine:
             related += [r for r in rel if r not in related]
             all_hits += hits
         t1 = time.perf_counter()
-        draft = _combine(drafts)
+        draft = combine(drafts)
         if query.english:  # an English lead for what comes from records; the Japanese detail follows
             draft.lines.insert(0, english_lead(draft, query.parts[0].intent))
         resp = respond(self.chat_model, draft, related, all_hits, self.k, query.text)
@@ -149,7 +150,8 @@ class _Engine:
         if not draft.answerable:
             return draft
         # the documents' titles date nothing asked, and the department in charge names no company asked for
-        ignore = tuple(self.k.titles.values()) + (() if part.intent.has("owner") else self.owner_names)
+        ignore = tuple(self.k.titles.values()) + self.own_area
+        ignore += () if part.intent.has("owner") else self.owner_names
         why = not_what_was_asked(part.text, draft.lines, ignore, counted=not part.intent.has("which_measure"))
         if why:
             return abstain(why)
@@ -174,25 +176,3 @@ class _Engine:
             pinned.append(Hit(chunk, old.score if old else 0.0, {**(old.ranks if old else {}), "link": 1}))
         ids = {h.chunk.chunk_id for h in pinned}
         return pinned + [h for h in hits if h.chunk.chunk_id not in ids]
-
-
-def _combine(drafts: list[Draft]) -> Draft:
-    """One draft from the parts' drafts: answered parts first; a part the documents lack says so, and the whole
-    stays answerable when any part is answered."""
-    if len(drafts) == 1:
-        return drafts[0]
-    answered = [d for d in drafts if d.answerable]
-    if not answered:
-        out = Draft(answerable=False)
-        for d in drafts:
-            out.extend(d)
-        out.answerable = False
-        return out
-    out = Draft()
-    for d in answered + [d for d in drafts if not d.answerable]:
-        lines = d.lines
-        d.lines = [x for x in lines if x not in out.lines]
-        answerable = out.answerable
-        out.extend(d)
-        out.answerable = answerable
-    return out

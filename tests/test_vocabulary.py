@@ -90,3 +90,19 @@ def test_the_department_in_charge_does_not_answer_which_company():
         not_what_was_asked("整備している通信事業者はどこの会社？", [*lines, "株式会社架空通信"], ("試験課",))
         is None
     )
+
+
+def test_a_counted_set_of_places_needs_more_than_the_one_a_plant_is_named_after():
+    from assistant.answer_types import holds_type
+
+    q = "防災アプリが使える7市町って、具体的にどこ？"
+    assert not holds_type("place", "女川原子力発電所周辺7市町で運用開始", q)
+    assert holds_type("place", "女川町、石巻市、登米市などで運用開始", q)
+    assert holds_type("place", "新設施設:松島自然の家", "新しく入った施設ってどこ？")
+
+
+def test_the_documents_own_area_is_read_from_the_chunks():
+    from assistant.answer_types import own_area
+
+    texts = ["山形県の施策", "山形県と酒田市", "山形県の研修", "鶴岡市の事業"]
+    assert own_area(texts, share=0.5) == ("山形県",)
