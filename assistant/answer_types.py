@@ -61,12 +61,22 @@ def holds_type(kind: str, text: str, question: str = "") -> bool:
     t, q = nfkc(text), nfkc(question)
     if kind == "place":
         return _holds_place(t, q)
+    if (
+        kind == "items"
+    ):  # 「5つの原則は？」: the answer lists them, two at least (a passage naming the set lists none)
+        return _listed_items(text) >= 2 or len(set(re.findall(r"[①-⑨]", text))) >= 2  # before NFKC: ① -> 1
     for m in types()[kind]["_a"].finditer(t):
         if m.group(0) not in q:
             return True
     if kind == "who":
         return any(n not in q for n in proper_nouns(t, ("人名",)))
     return False
+
+
+def _listed_items(t: str) -> int:
+    return sum(
+        1 for line in t.splitlines() if re.match(r"\s*(?:[・●]|[①-⑨]|[（(][1-9一二三四五][)）])", line)
+    )
 
 
 _COUNTED_PLACES = re.compile(

@@ -106,3 +106,11 @@ def test_the_documents_own_area_is_read_from_the_chunks():
 
     texts = ["山形県の施策", "山形県と酒田市", "山形県の研修", "鶴岡市の事業"]
     assert own_area(texts, share=0.5) == ("山形県",)
+
+
+def test_a_counted_set_asked_for_is_answered_by_listing_it():
+    from assistant.answer_types import holds_type
+
+    q = "架空法の3つの基本原則を教えて"
+    assert holds_type("items", "基本原則は以下の3点です。①「甲」：…\n②「乙」：…\n③「丙」：…", q)
+    assert not holds_type("items", "架空法の基本原則を策定し、試行運用を開始", q)
