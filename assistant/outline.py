@@ -9,17 +9,30 @@ from assistant.answer import answer_outline
 from assistant.draft import Draft
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
+from assistant.lookup import latin_share
 from assistant.passages import ancestry
 from ingest.records import Section
 from ingest.tokenize import content_tokens, tokenize
 
-__all__ = ["Outline", "HEADING_COVERAGE"]
+__all__ = ["Outline", "HEADING_COVERAGE", "counts_parts"]
 
 HEADING_COVERAGE = (
     0.6  # share of the question's words (IDF-weighted) a heading must hold to answer by its parts
 )
-_COUNTED = re.compile(r"([0-9０-９一二三四五六七八九十]+)\s*(?:つ|個|本|項目|点)")
+_COUNTED = re.compile(
+    r"([0-9０-９一二三四五六七八九十]+)\s*(?:つ|個|本|項目|点)|\b(two|three|four|five|six|seven|eight|nine|ten)\b"
+    r"(?= (?:\w+ )?(?:goals|pillars|principles|policies|parts|chapters|items|objectives|areas)\b)",
+    re.IGNORECASE,
+)
 _KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九十")}
+_ENGLISH_DIGITS = {
+    w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())
+}
+
+
+def counts_parts(q: str) -> bool:
+    """Does the question count the parts it asks for (「3つの重点目標」, "the three priority goals")?"""
+    return bool(_COUNTED.search(q))
 
 
 def _count_fits(q: str, n: int) -> bool:
@@ -27,8 +40,8 @@ def _count_fits(q: str, n: int) -> bool:
     m = _COUNTED.search(q)
     if not m:
         return True
-    raw = m.group(1)
-    value = int(raw) if raw.isdigit() else _KANJI_DIGITS.get(raw, -1)
+    raw = m.group(1) or m.group(2).lower()
+    value = int(raw) if raw.isdigit() else _KANJI_DIGITS.get(raw, _ENGLISH_DIGITS.get(raw, -1))
     return value == n
 
 
@@ -57,9 +70,12 @@ class Outline:
             not intent.has("what", "list", "count") and not re.search(r"何と何|どれ|なに", q)
         ):
             return None
+        # an English question names a heading by the Japanese words it gives (「(重点目標)」), if any
+        japanese = " ".join(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]{2,}", q))
+        words = content_tokens(japanese if latin_share(q) > 0.5 else q)
         content = {
             t
-            for t in content_tokens(q)
+            for t in words
             if t not in self.generic
             and t in k.vocabulary
             and not t.isdigit()

@@ -24,7 +24,7 @@ from assistant.intent import Intent
 from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.lookup import Lookup, abstain, latin_share
-from assistant.outline import Outline
+from assistant.outline import Outline, counts_parts
 from assistant.query import Part
 from assistant.retrieve import Hit, HybridSearcher
 from ingest.normalize import MEASURE_ID_RE, fiscal_year, normalize_measure_id
@@ -96,9 +96,9 @@ class Router(Lookup):
         listing = None if part.claims else self._list(q, intent, ids, hits, k)  # a claim names a department
         if listing:
             return listing, related
-        if (
-            not ids and intent.has("count") and not intent.has("count_items")
-        ):  # 「重点目標はいくつ？」: counted parts
+        if not ids and (
+            (intent.has("count") and not intent.has("count_items")) or counts_parts(q)
+        ):  # 「重点目標はいくつ？」「3つの重点目標は？」: counted parts
             outline = self.outline.answer(q, intent)
             if outline:
                 return outline, related

@@ -289,6 +289,14 @@ def test_a_claimed_department_is_checked_against_the_measure_not_answered_with_i
     assert r["answer"].startswith("いいえ") and "地域復興支援課" in r["answer"]
 
 
+def test_an_english_question_counting_the_parts_of_a_heading_it_names_in_japanese_gets_them(
+    client: TestClient,
+) -> None:
+    q = "What are the three priority goals (重点目標) shown in the FY2023 progress report?"
+    r = client.post("/ask", json={"question": q}).json()
+    assert all(f"重点目標{n}" in r["answer"] for n in "①②③"), r["answer"]
+
+
 def test_a_departments_own_budget_is_not_the_policys_totals(client: TestClient) -> None:
     r = client.post("/ask", json={"question": "令和5年度、情報政策課の事業の決算額はいくらでしたか？"}).json()
     assert r["answerable"] is False
