@@ -19,13 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBE3", "PROBES"]
+__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBE3", "PROBES", "PARAPHRASES"]
 
 ACCEPTANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "evals" / "acceptance.jsonl"
 PROBE = Path(__file__).resolve().parent / "probe.jsonl"  # a second outside sample (evals/README.md)
 PROBE2 = Path(__file__).resolve().parent / "probe2.jsonl"  # a third, by another writer (evals/README.md)
 PROBE3 = Path(__file__).resolve().parent / "probe3.jsonl"  # unanswerable questions and look-alikes (README)
 PROBES = (PROBE, PROBE2, PROBE3)
+PARAPHRASES = (
+    Path(__file__).resolve().parent / "paraphrases.jsonl"
+)  # two per odd line of acceptance and probe
 Ask = Callable[[str, list[dict[str, str]]], dict[str, Any]]
 
 
@@ -151,13 +154,18 @@ def _scored_over_http(data_dir: Path, items: list[dict[str, Any]]) -> dict[str, 
         thread.join(timeout=10)
 
 
-def report(data_dir: Path, path: Path = ACCEPTANCE) -> str:
-    """The RESULTS.md section: score.py over HTTP on each half and on the whole set, and a line per kind."""
-    halves = {
-        "development half (odd lines)": "odd",
-        "held-out half (even lines)": "even",
-        "all": "all",
-    }
+def report(data_dir: Path, path: Path = ACCEPTANCE, whole: bool = False) -> str:
+    """The RESULTS.md section: score.py over HTTP on each half and on the whole set (or, with `whole`, on the
+    whole set only: the paraphrases, all of the development halves), and a line per kind."""
+    halves = (
+        {"all": "all"}
+        if whole
+        else {
+            "development half (odd lines)": "odd",
+            "held-out half (even lines)": "even",
+            "all": "all",
+        }
+    )
     rows, kinds = [], {}
     for label, half in halves.items():
         r = _scored_over_http(Path(data_dir), load_items(path, half))

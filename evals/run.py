@@ -267,7 +267,7 @@ def run_evals(
         parts.append("## Answers through POST /ask\n\n" + text + "\n")
         if failures:
             parts.append("### Failures\n\n" + "\n".join(f"- {f}" for f in failures) + "\n")
-        from evals.acceptance import ACCEPTANCE, PROBES, report
+        from evals.acceptance import ACCEPTANCE, PARAPHRASES, PROBES, report
 
         if ACCEPTANCE.exists():
             parts.append(
@@ -280,6 +280,13 @@ def run_evals(
                     "development set nor the acceptance file's even lines: another sample of the questions users "
                     "ask.\n\n" + report(data_dir, path) + "\n"
                 )
+            parts.append(
+                "## Paraphrases of the development halves (evals/paraphrases.jsonl)\n\n"
+                "Two rewordings of every odd line of the acceptance file and of probe.jsonl, same gold: how much an "
+                "answer depends on the words the question happens to use.\n\n"
+                + report(data_dir, PARAPHRASES, whole=True)
+                + "\n"
+            )
     out = "\n".join(parts)
     results = Path(results)
     previous = results.read_text(encoding="utf-8") if results.exists() else ""
