@@ -7,7 +7,7 @@ import re
 
 from assistant.answer import answer_outline
 from assistant.draft import Draft
-from assistant.intent import Intent
+from assistant.intent import Intent, topic_of
 from assistant.knowledge import Knowledge
 from assistant.lookup import latin_share
 from assistant.passages import ancestry
@@ -72,7 +72,9 @@ class Outline:
             return None
         # an English question names a heading by the Japanese words it gives (「(重点目標)」), if any
         japanese = " ".join(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]{2,}", q))
-        words = content_tokens(japanese if latin_share(q) > 0.5 else q)
+        words = content_tokens(
+            topic_of(japanese if latin_share(q) > 0.5 else q)
+        )  # 「実績報告に載っている」 asks
         content = {
             t
             for t in words

@@ -289,3 +289,12 @@ def test_a_connective_opens_a_follow_up_but_refers_to_nothing():
 def test_a_record_named_before_to_and_an_attribute_asked_after_it_are_two_parts(k, linker):
     parts = understand("電子届出導入団体数のR5実績と、甲2を担当している課を教えて", [], k, linker).parts
     assert len(parts) == 2 and parts[0].pins == ("rep:kpi:01",) and parts[1].ids == ("甲2",)
+
+
+def test_the_topic_is_what_is_left_when_every_asking_word_is_removed_from_the_question_as_asked():
+    from assistant.intent import topic_of
+
+    topic = topic_of("令和5年度の実績報告に載っている3つの重点目標は何ですか？")
+    assert (
+        "報告" not in topic and "重点目標" in topic
+    )  # 「実績報告」 is one asking word, not 「実績」 and 「報告」
