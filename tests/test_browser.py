@@ -175,7 +175,8 @@ def test_kpi_answer_gives_the_verdict_with_its_unit_first(stack: Stack, driver) 
     status = next(k["status"] for k in kpis if "マイナンバーカード" in k.get("item", ""))
     assert first.startswith(status), first  # the badge: the API's status, first thing in the answer
     assert "実績" in first and "%" in first.replace("％", "%"), f"figures with their unit: {first}"
-    assert _css(driver, '[data-testid="stVegaLiteChart"]'), "the chart comes after"
+    # the chart comes after the text (Vega renders it a moment later, more so on a loaded machine)
+    _wait_for(lambda: _css(driver, '[data-testid="stVegaLiteChart"]'), 15, "the KPI chart after the answer")
     _shots(driver, "kpi-verdict-first", focus=answer)
 
 
