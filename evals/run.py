@@ -280,13 +280,14 @@ def run_evals(
                     "development set nor the acceptance file's even lines: another sample of the questions users "
                     "ask.\n\n" + report(data_dir, path) + "\n"
                 )
-            parts.append(
-                "## Paraphrases of the development halves (evals/paraphrases.jsonl)\n\n"
-                "Two rewordings of every odd line of the acceptance file and of probe.jsonl, same gold: how much an "
-                "answer depends on the words the question happens to use.\n\n"
-                + report(data_dir, PARAPHRASES, whole=True)
-                + "\n"
-            )
+            for path in PARAPHRASES:
+                parts.append(
+                    f"## Paraphrases of the development halves (evals/{path.name})\n\n"
+                    "Two rewordings of every odd line of the sets they derive from (evals/README.md), same gold: how "
+                    "much an answer depends on the words the question happens to use.\n\n"
+                    + report(data_dir, path, whole=True)
+                    + "\n"
+                )
     out = "\n".join(parts)
     results = Path(results)
     previous = results.read_text(encoding="utf-8") if results.exists() else ""
