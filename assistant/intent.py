@@ -51,7 +51,7 @@ _YEAR_RE = re.compile(
     r"(?:令和|平成|R|H)\s*(?:元|\d{1,2})(?:\s*年度?)?|FY\s*\d{4}|(?:19|20)\d{2}\s*年度?|\bin (?:19|20)\d{2}\b",
     re.IGNORECASE,
 )
-_FINAL_RE = re.compile(r"最終|計画最終|最後|final", re.IGNORECASE)
+_FINAL_RE = re.compile(r"(?:計画の)?(?:最終|最後)(?:の)?(?:年度|年)?|\bfinal(?: year)?\b", re.IGNORECASE)
 
 
 class Attr(StrEnum):
@@ -109,10 +109,9 @@ class Intent:
 def topic_of(question: str) -> str:
     """The question without the words that ask (every attribute-vocabulary match removed): what it is about."""
     q = nfkc(question)
-    spans = [
-        m.span() for rx in _COMPILED.values() for m in rx.finditer(q)
-    ]  # on the question as asked: 「実績報告」
-    keep = [ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q)]  # is one match
+    # matched on the question as asked, so 「実績報告」 is one match; 「最後の年」 asks too
+    spans = [m.span() for rx in (*_COMPILED.values(), _FINAL_RE) for m in rx.finditer(q)]
+    keep = [ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q)]
     return "".join(keep)
 
 

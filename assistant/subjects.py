@@ -148,18 +148,23 @@ def _family(ref: str, k: Knowledge, linker: Linker) -> set[str]:
 def about(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
     """Is a follow-up about the carried record: every topic word of its own is the record's or its KPIs'
     (「導入している市町村の数は？」 after a measure whose KPI counts them)?"""
-    own = _own_words(q, k, linker)
+    own = _own_words(q, k, linker, known=False)  # a word the documents never use still names something else
     text = _subject_text(ref, k, linker)
-    return bool(own and text) and all(t in text for t in own)
+    return bool(text) and all(
+        t in text for t in own
+    )  # no words of its own: only asks (「最後の年の目標値は？」)
 
 
-def _own_words(q: str, k: Knowledge, linker: Linker) -> list[str]:
-    """A follow-up's topic words that could name a subject: known to the corpus, and not so common in it that
-    they name nothing (こと, 事業)."""
+def _own_words(q: str, k: Knowledge, linker: Linker, known: bool = True) -> list[str]:
+    """A follow-up's topic words that could name a subject: (with `known`) used by the corpus, and not so common
+    in it that they name nothing (こと, 事業)."""
     return [
         t
         for t in content_tokens(topic_of(q))
-        if t not in linker.generic and t in k.vocabulary and len(t) > 1 and not k.is_common(t, COMMON_WORD)
+        if t not in linker.generic
+        and len(t) > 1
+        and (t in k.vocabulary or not known)
+        and not k.is_common(t, COMMON_WORD)
     ]
 
 

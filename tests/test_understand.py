@@ -298,3 +298,15 @@ def test_the_topic_is_what_is_left_when_every_asking_word_is_removed_from_the_qu
     assert (
         "報告" not in topic and "重点目標" in topic
     )  # 「実績報告」 is one asking word, not 「実績」 and 「報告」
+
+
+def test_a_follow_up_with_no_words_of_its_own_asks_about_the_conversations_subject(k, linker):
+    history = [
+        Turn(role="user", content="無線網の設置箇所数のKPIはある？"),
+        Turn(
+            role="assistant",
+            content="目標指標「無線網の設置箇所数」（単位: 箇所）の現状値は10箇所（R2.12時点）です。",
+        ),
+    ]
+    part = understand("で、計画の最後の年の目標値はいくつになってますか？", history, k, linker).parts[0]
+    assert part.pins == ("plan:kpi:01",) and part.intent.final_year
