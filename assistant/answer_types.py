@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.verify import missing_asked
-from ingest.normalize import nfkc
-from ingest.tokenize import place_names, proper_nouns
+from ingest.normalize import era_label, nfkc
+from ingest.tokenize import place_names, proper_nouns, tokenize
 
 __all__ = [
     "asked_type",
@@ -127,3 +127,11 @@ def own_area(texts: Iterable[str], share: float = 0.05) -> tuple[str, ...]:
         for name in place_names(text):
             counts[name] = counts.get(name, 0) + 1
     return tuple(sorted((x for x, c in counts.items() if c >= share * n), key=len, reverse=True))
+
+
+def unmentioned_year(years: tuple[int, ...], lines: list[str], after: int) -> int | None:
+    """A year the question names after `after` (the plan's last) that the answer does not mention: the documents
+    say little past their period, so an answer about something else (「令和7年度以降の目標は？」 answered with the
+    current plan's) does not answer it."""
+    said = set(tokenize("\n".join(lines)))
+    return next((y for y in years if y > after and era_label(y).lower() not in said), None)

@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from functools import lru_cache
 
-from ingest.normalize import nfkc
+from ingest.normalize import fiscal_year, nfkc
 from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
 from ingest.sources import SourceLines, context_by_span
 from ingest.tokenize import content_tokens, predicates, tokenize
@@ -83,6 +83,12 @@ class Knowledge:
                 self._df[t] += 1
         self.vocabulary = set(self._idf)
         self._idf_unknown = max(self._idf.values(), default=1.0)  # a word the corpus never uses
+
+    @property
+    def last_plan_year(self) -> int:
+        """The plan's last fiscal year: the latest year its KPIs set a target for."""
+        years = [fiscal_year(lab) for kpi in self.catalog.kpis for lab in kpi.targets]
+        return max((y for y in years if y), default=9999)
 
     # --- measures -------------------------------------------------------------------------------------------
     def primary(self, mid: str) -> Measure | None:

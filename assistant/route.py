@@ -27,7 +27,7 @@ from assistant.lookup import Lookup, abstain, latin_share
 from assistant.outline import Outline, counts_parts
 from assistant.query import Part
 from assistant.retrieve import Hit, HybridSearcher
-from ingest.normalize import MEASURE_ID_RE, fiscal_year, normalize_measure_id
+from ingest.normalize import MEASURE_ID_RE, normalize_measure_id
 from ingest.tokenize import place_names, tokenize
 
 __all__ = ["Router", "related_ids"]
@@ -159,7 +159,7 @@ class Router(Lookup):
         return out
 
     def _beyond_period(self, intent: Intent, k: Knowledge) -> Draft | None:
-        last_plan = _last_plan_year(k)
+        last_plan = k.last_plan_year
         future = [y for y in intent.years if y > last_plan]
         if future and intent.has("target", "kpi", "baseline", "actual", "met", "figure"):
             return abstain(
@@ -279,12 +279,6 @@ def related_ids(ids: list[str], hits: list[Hit]) -> list[str]:
             if mid not in out:
                 out.append(mid)
     return out[:8]
-
-
-def _last_plan_year(k: Knowledge) -> int:
-
-    years = [fiscal_year(lab) for kpi in k.catalog.kpis for lab in kpi.targets]
-    return max((y for y in years if y), default=9999)
 
 
 def _plan_period(k: Knowledge) -> str:

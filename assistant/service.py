@@ -16,8 +16,8 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
 from assistant.abstain import Gate, features, judged
-from assistant.answer_types import not_what_was_asked, own_area
-from assistant.draft import Draft, combine
+from assistant.answer_types import not_what_was_asked, own_area, unmentioned_year
+from assistant.draft import Draft, combine, fy_phrase
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -155,6 +155,11 @@ class _Engine:
         why = not_what_was_asked(part.text, draft.lines, ignore, counted=not part.intent.has("which_measure"))
         if why:
             return abstain(why)
+        later = unmentioned_year(part.intent.years, draft.lines, self.k.last_plan_year)
+        if later:
+            return abstain(
+                f"資料（計画期間は{self.k.last_plan_year}年度まで）には、{fy_phrase(later)}のことは記載されていません。"
+            )
         if judged(part) and not self.gate.passes(features(part, draft, self.k, self.generic)):
             return abstain(
                 f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"

@@ -26,9 +26,10 @@ PROBE = Path(__file__).resolve().parent / "probe.jsonl"  # a second outside samp
 PROBE2 = Path(__file__).resolve().parent / "probe2.jsonl"  # a third, by another writer (evals/README.md)
 PROBE3 = Path(__file__).resolve().parent / "probe3.jsonl"  # unanswerable questions and look-alikes (README)
 PROBES = (PROBE, PROBE2, PROBE3)
-PARAPHRASES = (
-    Path(__file__).resolve().parent / "paraphrases.jsonl"
-)  # two per odd line of acceptance and probe
+PARAPHRASES = (  # two rewordings per odd line: of acceptance and probe, of probe2 and probe3
+    Path(__file__).resolve().parent / "paraphrases.jsonl",
+    Path(__file__).resolve().parent / "paraphrases2.jsonl",
+)
 Ask = Callable[[str, list[dict[str, str]]], dict[str, Any]]
 
 

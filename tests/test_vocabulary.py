@@ -114,3 +114,12 @@ def test_a_counted_set_asked_for_is_answered_by_listing_it():
     q = "架空法の3つの基本原則を教えて"
     assert holds_type("items", "基本原則は以下の3点です。①「甲」：…\n②「乙」：…\n③「丙」：…", q)
     assert not holds_type("items", "架空法の基本原則を策定し、試行運用を開始", q)
+
+
+def test_a_year_past_the_plan_the_answer_does_not_mention_is_not_answered():
+    from assistant.answer_types import unmentioned_year
+
+    lines = ["計画の重点目標は次の3つです。"]
+    assert unmentioned_year((2025,), lines, after=2024) == 2025
+    assert unmentioned_year((2025,), ["令和7年度末までに見直す"], after=2024) is None
+    assert unmentioned_year((2023,), lines, after=2024) is None
