@@ -219,7 +219,9 @@ class Router(Lookup):
         )
 
     def _list(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> Draft | None:
-        if ids or intent.has("target", "baseline", "actual", "met"):
+        # 「…推進」の目標の下の施策を全部: a goal named with 目標 is a goal, not a KPI target
+        goal_list = intent.has("list") and bool(k.goal_hits(q))
+        if ids or intent.has("baseline", "actual", "met") or (intent.has("target") and not goal_list):
             return None
         wants_list = intent.has("list") or re.search(
             r"施策|事業|取組|取り組み|measures|handle", q, re.IGNORECASE
