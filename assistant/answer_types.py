@@ -133,5 +133,6 @@ def unmentioned_year(years: tuple[int, ...], lines: list[str], after: int) -> in
     """A year the question names after `after` (the plan's last) that the answer does not mention: the documents
     say little past their period, so an answer about something else (「令和7年度以降の目標は？」 answered with the
     current plan's) does not answer it."""
-    said = set(tokenize("\n".join(lines)))
-    return next((y for y in years if y > after and era_label(y).lower() not in said), None)
+    later = [y for y in years if y > after]
+    said = set(tokenize("\n".join(lines))) if later else set()
+    return next((y for y in later if era_label(y).lower() not in said), None)
