@@ -128,7 +128,7 @@ def answer_kpi(
         d.lines.append(progress_sentence(p, k.titles.get(p.doc_id, p.doc_id), intent.has("met")))
         d.evidence.append(progress_evidence(p))
         _check_year_and_status(d, p, intent)
-        if intent.has("change"):
+        if intent.has("change") and _years_given(p, intent):  # 「R4より上がった？」: not from another year
             from assistant.facts import change_line
 
             change = change_line(p)
@@ -167,6 +167,12 @@ def _distinct_kpis(kpis: list[PlanKpi]) -> list[PlanKpi]:
             seen.add(key)
             out.append(x)
     return out
+
+
+def _years_given(p: ProgressKpi, intent: Intent) -> bool:
+    """Does the box print every year the question compares (its baseline's and its latest's)?"""
+    printed = {fiscal_year(x or "") for x in (p.baseline_year_raw, p.latest_year_raw)}
+    return all(y in printed for y in intent.years)
 
 
 def _check_year_and_status(d: Draft, p: ProgressKpi, intent: Intent) -> None:

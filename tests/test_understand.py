@@ -310,3 +310,14 @@ def test_a_follow_up_with_no_words_of_its_own_asks_about_the_conversations_subje
     ]
     part = understand("で、計画の最後の年の目標値はいくつになってますか？", history, k, linker).parts[0]
     assert part.pins == ("plan:kpi:01",) and part.intent.final_year
+
+
+def test_a_change_from_a_year_the_report_does_not_give_is_not_computed_from_another(k, catalog):
+    from assistant.answer_kpi import answer_kpi
+    from assistant.intent import detect
+
+    box = catalog.progress_kpis[0]  # baseline R2, latest R5
+    asked = answer_kpi(k, [], [box], detect("電子届出導入団体数はR4より増えた？"))
+    assert not any("増加" in x for x in asked.lines) and not asked.answerable
+    given = answer_kpi(k, [], [box], detect("電子届出導入団体数はR2からどれだけ増えた？"))
+    assert any("5団体の増加" in x or "5団体" in x and "増加" in x for x in given.lines)
