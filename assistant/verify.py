@@ -90,10 +90,14 @@ def verify_lines(lines: list[str], sources: list[str], departments: list[str]) -
     return kept, problems
 
 
+# 「事故の件数は？」「参加した人数って？」 ask a figure in that counter as 「何件」「何人」 do
+_ASKED_COUNT = re.compile(r"(?<!法)(件|人|回)数(?:は|って|を|が)?\s*(?:[?？]|$|いくつ|何|どれ|教え)")
+
+
 def missing_asked(question: str, lines: list[str]) -> str | None:
     """The asked-attribute check: the counter a question asks its figure in (「何基」) when no figure of the answer
     is in that counter (the answer does not answer what was asked), else None."""
-    m = _ASKED_UNIT.search(nfkc(question))
+    m = _ASKED_UNIT.search(nfkc(question)) or _ASKED_COUNT.search(nfkc(question))
     if not m:
         return None
     return None if _figure_in(" ".join(lines), m.group(1)) else m.group(0)

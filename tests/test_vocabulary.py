@@ -123,3 +123,13 @@ def test_a_year_past_the_plan_the_answer_does_not_mention_is_not_answered():
     assert unmentioned_year((2025,), lines, after=2024) == 2025
     assert unmentioned_year((2025,), ["令和7年度末までに見直す"], after=2024) is None
     assert unmentioned_year((2023,), lines, after=2024) is None
+
+
+def test_a_count_asked_as_kensu_needs_a_figure_in_that_counter():
+    from assistant.verify import missing_asked
+
+    assert missing_asked("情報セキュリティ事故の件数は？", ["広報を実施しています。"]) is not None
+    assert missing_asked("情報セキュリティ事故の件数は？", ["インシデントは1件です。"]) is None
+    assert (
+        missing_asked("アグリテック導入法人数の目標は？", ["目標は45法人です。"]) is None
+    )  # 法人数 is no 人数
