@@ -9,7 +9,7 @@ import difflib
 import math
 import re
 from collections import defaultdict
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from ingest.normalize import fiscal_year, nfkc
 from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
@@ -84,7 +84,7 @@ class Knowledge:
         self.vocabulary = set(self._idf)
         self._idf_unknown = max(self._idf.values(), default=1.0)  # a word the corpus never uses
 
-    @property
+    @cached_property
     def last_plan_year(self) -> int:
         """The plan's last fiscal year: the latest year its KPIs set a target for."""
         years = [fiscal_year(lab) for kpi in self.catalog.kpis for lab in kpi.targets]

@@ -123,8 +123,8 @@ class Lookup:
 
     def _may_be_same_kpi(self, a: str, b: str) -> bool:
         """A plan KPI and a report box are one KPI unless the box is linked to another plan KPI."""
-        box = self.k.progress_by_id.get(a) or self.k.progress_by_id.get(b)
-        plan = b if box is self.k.progress_by_id.get(a) else a
+        boxes = self.k.progress_by_id
+        box, plan = (boxes[a], b) if a in boxes else (boxes.get(b), a)
         return box is None or box.plan_kpi_id is None or box in self.k.progress_by_plan.get(plan, [])
 
     def _best_kpi_hit(self, q: str, hits: list[Hit], order: tuple[str, ...]) -> Hit | None:

@@ -153,9 +153,9 @@ def _two_asks(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str
     if not m:
         return [(text, None)]
     left, right = m.groups()
-    asked = detect(right).asks - {Attr.WHAT}
-    named = measure_ids_in(left, known) or own_pins(left, linker, detect(left))
-    if not (asked and named) or detect(left).asks & asked:
+    asked, own = detect(right).asks - {Attr.WHAT}, detect(left)
+    named = measure_ids_in(left, known) or own_pins(left, linker, own)
+    if not (asked and named) or own.asks & asked:
         return [(text, None)]
     return [(left, None), (right, None)]
 
@@ -210,7 +210,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     pieces = [c for p, side in pieces for c in (_two_asks(p, linker, known) if side is None else [(p, side)])]
     for text, side in pieces:
         intent = detect(text)
-        ids = tuple(measure_ids_in(text, set(k.listings)))
+        ids = tuple(measure_ids_in(text, known))
         claims = tuple(k.department_hits(text)) if intent.has("claim") else ()
         pins = (side,) if side and not ids else own_pins(text, linker, intent)
         named = max((x.name for x in linker.link(text, top=3) if x.entity.kind != "totals"), default=0.0)

@@ -219,10 +219,11 @@ class Router(Lookup):
         )
 
     def _list(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> Draft | None:
-        # 「…推進」の目標の下の施策を全部: a goal named with 目標 is a goal, not a KPI target
-        goal_list = intent.has("list") and bool(k.goal_hits(q))
-        if ids or intent.has("baseline", "actual", "met") or (intent.has("target") and not goal_list):
+        if ids or intent.has("baseline", "actual", "met"):
             return None
+        goals = k.goal_hits(q)
+        if intent.has("target") and not (intent.has("list") and goals):
+            return None  # 「『…推進』の目標の下の施策を全部」: a goal named with 目標 is a goal, not a KPI target
         wants_list = intent.has("list") or re.search(
             r"施策|事業|取組|取り組み|measures|handle", q, re.IGNORECASE
         )
@@ -238,7 +239,6 @@ class Router(Lookup):
             ]
             if ms:
                 return answer_list(k, f"{'・'.join(deps or bureaus)}が担当する施策", ms)
-        goals = k.goal_hits(q)
         if goals and (
             intent.has("list", "count") or (intent.asks and re.search(r"施策|どれ|何", q))
         ):  # a list is asked for, not 「…する施策があるって聞いた」

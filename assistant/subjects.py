@@ -147,12 +147,11 @@ def _family(ref: str, k: Knowledge, linker: Linker) -> set[str]:
 
 def about(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
     """Is a follow-up about the carried record: every topic word of its own is the record's or its KPIs'
-    (「導入している市町村の数は？」 after a measure whose KPI counts them)?"""
-    own = _own_words(q, k, linker, known=False)  # a word the documents never use still names something else
+    (「導入している市町村の数は？」 after a measure whose KPI counts them)? One with no words of its own only
+    asks (「最後の年の目標値は？」); a word the documents never use still names something else."""
+    own = _own_words(q, k, linker, known=False)
     text = _subject_text(ref, k, linker)
-    return bool(text) and all(
-        t in text for t in own
-    )  # no words of its own: only asks (「最後の年の目標値は？」)
+    return bool(text) and all(t in text for t in own)
 
 
 def _own_words(q: str, k: Knowledge, linker: Linker, known: bool = True) -> list[str]:
@@ -173,12 +172,8 @@ def _subject_text(ref: str, k: Knowledge, linker: Linker) -> str:
     record = linker.by_ref(ref)
     if not record:
         return ""
-    e = record[0].entity
-    names: list[str] = []
-    if e.kind == "measure":
-        names += [x.item for m in e.measure_ids for x in k.kpis_by_measure.get(m, [])]
-        names += [x.name for m in e.measure_ids for x in k.progress_by_measure.get(m, [])]
-    return nfkc(" ".join([e.text, *names])).lower()
+    names = [x.entity.name for r in sorted(_family(ref, k, linker) - {ref}) for x in linker.by_ref(r)[:1]]
+    return nfkc(" ".join([record[0].entity.text, *names])).lower()
 
 
 def as_kind(ref: str, kinds: tuple[str, ...], linker: Linker, k: Knowledge) -> str:
