@@ -61,6 +61,10 @@ def answer_owner(k: Knowledge, mid: str, intent: Intent) -> Draft:
         else:
             d.lines.append(f"なお、{m.goal or '別の箇所'}での再掲では{who}と記載されています。")
         d.evidence.append(measure_evidence(m))
+    starts = {o.start_year for _, os_ in groups for o in os_ if o.start_year}
+    if intent.has("claim") and intent.has("start_year") and intent.years and starts and d.lines:
+        # 「2017年度からで合ってる？」: はい／いいえ first; the printed start year follows either way
+        d.lines[0] = ("はい、" if starts & set(intent.years) else "いいえ、") + d.lines[0]
     if (
         intent.has("start_year")
         and not intent.has("owner")

@@ -65,8 +65,9 @@ def holds_type(kind: str, text: str, question: str = "") -> bool:
         kind == "items"
     ):  # 「5つの原則は？」: the answer lists them, two at least (a passage naming the set lists none)
         return _listed_items(text) >= 2 or len(set(re.findall(r"[①-⑨]", text))) >= 2  # before NFKC: ① -> 1
+    own = types()[kind].get("own_words", False)  # the asserted date, stated back, confirms it
     for m in types()[kind]["_a"].finditer(t):
-        if m.group(0) not in q:
+        if own or m.group(0) not in q:
             return True
     if kind == "who":
         return any(n not in q for n in proper_nouns(t, ("人名",)))

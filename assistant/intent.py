@@ -51,6 +51,10 @@ _YEAR_RE = re.compile(
     r"(?:令和|平成|R|H)\s*(?:元|\d{1,2})(?:\s*年度?)?|FY\s*\d{4}|(?:19|20)\d{2}\s*年度?|\bin (?:19|20)\d{2}\b",
     re.IGNORECASE,
 )
+# a year that names a document (「R5実績の資料で」「令和5年度実績のレポート」) dates the report, not what is asked
+_DOCUMENT_AFTER = re.compile(
+    r"\s*(?:年度)?\s*(?:の)?\s*(?:実績)?\s*(?:の)?\s*(?:資料|報告書?|レポート|report\b)", re.IGNORECASE
+)
 _FINAL_RE = re.compile(r"(?:計画の)?(?:最終|最後)(?:の)?(?:年度|年)?|\bfinal(?: year)?\b", re.IGNORECASE)
 
 
@@ -120,6 +124,8 @@ def detect(question: str) -> Intent:
     asks = {k for k, rx in _COMPILED.items() if rx.search(q)}
     years: list[int] = []
     for m in _YEAR_RE.finditer(q):
+        if _DOCUMENT_AFTER.match(q, m.end()):
+            continue
         y = fiscal_year(m.group(0).replace("in ", ""))
         if y and 1989 <= y <= 2100 and y not in years:
             years.append(y)

@@ -446,3 +446,29 @@ def test_a_role_named_in_the_documents_is_quoted_but_staff_names_are_never_given
 def test_start_of_operation_dated_in_the_overview_is_quoted(client: TestClient) -> None:
     r = ask(client, "生涯学習プラットフォームはいつから運用してる？")
     assert "R2" in r["answer"] and "令和３年１月" in r["answer"]
+
+
+@pytest.mark.parametrize(
+    ("question", "lead", "start"),
+    [
+        ("無料公衆無線LANの整備は2017年度からで合ってる？", "はい", "2017"),
+        ("キャッシュレス収納は2020年度から始まったんだっけ？", "いいえ", "2008"),
+    ],
+)
+def test_a_claimed_start_year_is_confirmed_or_denied_with_the_printed_one(
+    client: TestClient, question: str, lead: str, start: str
+) -> None:
+    r = ask(client, question)
+    assert r["answerable"] is True and r["answer"].startswith(lead) and start in r["answer"]
+
+
+def test_a_claimed_date_the_evidence_does_not_state_is_not_confirmed(client: TestClient) -> None:
+    """The report prints the portal's page views, not when it opened: a quote about it neither confirms nor denies."""
+    r = ask(client, "県産品ポータルサイト『宮城旬鮮探訪』は2021年に開設されたんでしたっけ？")
+    assert r["answerable"] is False
+
+
+def test_a_year_that_names_the_report_does_not_ask_for_that_years_actual(client: TestClient) -> None:
+    """「R5実績の資料で一番新しい値」: the R5 report prints R4 as the latest for this KPI; that is the answer."""
+    r = ask(client, "ICT活用指導力の高い教員の割合、R5実績の資料で一番新しい値はいくつ？")
+    assert r["answerable"] is True and "72.9" in r["answer"] and "R4" in r["answer"]

@@ -321,3 +321,12 @@ def test_a_change_from_a_year_the_report_does_not_give_is_not_computed_from_anot
     assert not any("増加" in x for x in asked.lines) and not asked.answerable
     given = answer_kpi(k, [], [box], detect("電子届出導入団体数はR2からどれだけ増えた？"))
     assert any("5団体の増加" in x or "5団体" in x and "増加" in x for x in given.lines)
+
+
+def test_a_year_naming_a_document_is_not_an_asked_year():
+    from assistant.intent import detect
+
+    assert detect("R5実績の資料で一番新しい値は？").years == ()
+    assert detect("令和5年度実績のレポートで最新の数字は？").years == ()
+    assert detect("R5年度の実績報告でR4の値は？").years == (2022,)
+    assert detect("R5の実績は？").years == (2023,)
