@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from assistant.answer_types import asked_type
 from assistant.intent import Attr, Intent, detect, topic_of
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -41,6 +42,9 @@ __all__ = [
     "RELATED_PREFIX",
 ]
 
+_ALTERNATIVE = (
+    5  # characters: at most this long, a tail that asks nothing is the other side of an alternative
+)
 _SPLIT = re.compile(
     r"(?<=[？?])\s*(?=\S)|(?:。|、)?\s*(?:それと|それから|あと(?=[、,]?\S*[はのを])|また、|and also\b)"
 )
@@ -72,15 +76,23 @@ class Query:
 
 
 def split_parts(question: str) -> list[str]:
-    """The asked parts: a second question mark or a 「それと／あと」 starts a new part (short tails stay)."""
+    """The asked parts: a second question mark or a 「それと／あと」 starts a new part. Short tails stay: a word or
+    two that ask nothing of their own and name no year or figure are the other side of an alternative (「高いほう？
+    低いほう？」), not a second question."""
     pieces = [p.strip(" 、,") for p in _SPLIT.split(question) if p and p.strip(" 、,")]
     out: list[str] = []
     for p in pieces:
-        if out and len(re.sub(r"[\W_]", "", p)) < 3:
+        size = len(re.sub(r"[\W_]", "", p))
+        if out and (size < 3 or (size <= _ALTERNATIVE and not _asks(p) and not re.search(r"\d", nfkc(p)))):
             out[-1] += p
         else:
             out.append(p)
     return out or [question]
+
+
+def _asks(piece: str) -> bool:
+    """Does a piece ask something: an attribute (「担当は？」) or a kind of thing (「トップは誰？」)?"""
+    return bool(detect(piece).asks) or asked_type(piece) is not None
 
 
 def _latin_share(q: str) -> float:

@@ -122,6 +122,14 @@ def test_a_second_question_is_a_second_part():
     assert split_parts("甲1の担当は?") == ["甲1の担当は?"]
 
 
+def test_the_other_side_of_an_alternative_is_not_a_second_question():
+    assert split_parts("交付率は他の都道府県と比べて高いほう？低いほう？") == [
+        "交付率は他の都道府県と比べて高いほう？低いほう？"
+    ]
+    assert len(split_parts("推進本部は何？トップは誰？")) == 2  # 「誰」 asks a kind of thing
+    assert len(split_parts("企15の担当は？R4は？")) == 2  # a year is asked
+
+
 def test_a_part_without_a_subject_asks_about_the_first_parts(k, linker):
     query = understand("甲2の担当はどこ？あとR6の目標値は？", [], k, linker)
     assert [p.ids for p in query.parts] == [("甲2",), ("甲2",)]
