@@ -73,6 +73,7 @@ class Knowledge:
         self.bureaus = sorted(
             {o.bureau for m in catalog.measures for o in m.owners if o.bureau}, key=len, reverse=True
         )
+        self._measure_names = sorted({squash(m.name) for m in catalog.measures if m.name})
         self.goals = sorted({m.goal for m in catalog.measures if m.goal}, key=len, reverse=True)
         self.prefixes = {hd.group(0) for mid in self.listings if (hd := re.match(r"\D+", mid))}
         self._idf = _idf(doc_tokens or [])
@@ -147,9 +148,25 @@ class Knowledge:
                 0, len(q), 0, len(name)
             )
             run = q[m.a : m.a + m.size]
-            if len(run) >= GOAL_RUN and not any(run in squash(o) for o in self.goals if o != g):
+            if (
+                len(run) >= GOAL_RUN
+                and not any(run in squash(o) for o in self.goals if o != g)
+                and not self._names_a_measure_more(q, run)
+            ):
                 hits.append(g)
         return hits
+
+    def _names_a_measure_more(self, q: str, run: str) -> bool:
+        """Does the question share a longer run with a measure name holding `run` (「サイバーセキュリティ協議会の
+        運営」 names the measure, not the goal 「サイバーセキュリティ及び…」)?"""
+        for name in self._measure_names:
+            if run in name:
+                m = difflib.SequenceMatcher(None, q, name, autojunk=False).find_longest_match(
+                    0, len(q), 0, len(name)
+                )
+                if m.size > len(run):
+                    return True
+        return False
 
     # --- evidence -------------------------------------------------------------------------------------------
     def coverage(
