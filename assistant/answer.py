@@ -209,6 +209,10 @@ def answer_totals(k: Knowledge, years: tuple[int, ...] = ()) -> Draft:
 
 
 def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk | None = None) -> Draft:
+    if (
+        c.kind == "totals" and k.catalog.totals
+    ):  # a record, rendered as one (a follow-up links the answer to it)
+        return answer_totals(k)
     body = (c.text.split("\n", 1)[-1] if c.kind == "section" else c.text).strip()
     d = Draft()
     d.evidence.append(

@@ -64,7 +64,8 @@ class Lookup:
         cov = self.k.coverage(q, h.chunk.text, self.generic, known_only=True)
         if cov >= MIN_COVERAGE:
             return True
-        return pos == 0 and cov >= LOW_COVERAGE and lex <= 2 and dense <= 2
+        # first in both rankers is the strongest agreement there is, wherever a kind preference moved the hit
+        return (pos == 0 or lex == dense == 1) and cov >= LOW_COVERAGE and lex <= 2 and dense <= 2
 
     def _focus(
         self, q: str, hits: list[Hit], k: Knowledge, kinds: tuple[str, ...], top: int = 5

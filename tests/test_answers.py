@@ -473,3 +473,11 @@ def test_a_year_that_names_the_report_does_not_ask_for_that_years_actual(client:
     """「R5実績の資料で一番新しい値」: the R5 report prints R4 as the latest for this KPI; that is the answer."""
     r = ask(client, "ICT活用指導力の高い教員の割合、R5実績の資料で一番新しい値はいくつ？")
     assert r["answerable"] is True and "72.9" in r["answer"] and "R4" in r["answer"]
+
+
+def test_the_reports_totals_found_by_both_rankers_answer_and_carry_to_a_follow_up(client: TestClient) -> None:
+    """「関係する事業」 is not the label's 「関連事業」; both rankers still put the totals first, and the answer is
+    the totals record, so 「その前年度は？」 asks about it."""
+    first = ["令和5年度、情報化推進ポリシーに関係する事業は全部で何件でしたか？"]
+    assert "177" in _conversation(client, first)["answer"]
+    assert "159" in _conversation(client, [*first, "その前年度はどうでしたか？"])["answer"]
