@@ -55,6 +55,12 @@ _YEAR_RE = re.compile(
 _DOCUMENT_AFTER = re.compile(
     r"\s*(?:年度)?\s*(?:の)?\s*(?:実績)?\s*(?:の)?\s*(?:資料|報告書?|レポート|report\b)", re.IGNORECASE
 )
+# the plan's items counted (「KPIはいくつ？」「施策って全部で何件？」), not a KPI that counts (「件数に関するKPI」)
+_COUNTS_ITEMS = re.compile(
+    r"(?:KPI|指標|施策)[^、。?？]{0,8}(?:いくつ|何件|何個|何本|総数|数は|の数)|(?:いくつ|何個|何件)の(?:KPI|指標|施策)"
+    r"|how many (?:\w+ ){0,3}(?:KPIs|measures|indicators)|number of (?:\w+ ){0,2}(?:KPIs|measures|indicators)",
+    re.IGNORECASE,
+)
 _FINAL_RE = re.compile(r"(?:計画の)?(?:最終|最後)(?:の)?(?:年度|年)?|\bfinal(?: year)?\b", re.IGNORECASE)
 
 
@@ -135,7 +141,7 @@ def detect(question: str) -> Intent:
             years.append(y)
     if "met" in asks:
         asks.add("actual")
-    if "count" in asks and re.search(r"KPI|指標|施策|measures|indicators", q, re.IGNORECASE) and not years:
+    if "count" in asks and _COUNTS_ITEMS.search(q) and not years:
         asks -= {"figure", "kpi"}  # 「KPIはいくつ？」 counts the plan's items; it does not ask a KPI's figure
         asks.add("count_items")
     if (

@@ -338,3 +338,12 @@ def test_a_year_naming_a_document_is_not_an_asked_year():
     assert detect("令和5年度実績のレポートで最新の数字は？").years == ()
     assert detect("R5年度の実績報告でR4の値は？").years == (2022,)
     assert detect("R5の実績は？").years == (2023,)
+
+
+def test_a_kpi_that_counts_is_not_a_count_of_the_plans_kpis():
+    from assistant.intent import detect
+
+    assert not detect("情報セキュリティインシデントの件数に関するKPIを教えてください。").has("count_items")
+    assert detect("KPIは何個ある？").has("count_items")
+    assert detect("主な個別施策って全部でいくつ載ってる？").has("count_items")
+    assert detect("How many KPIs does the plan set?").has("count_items")
