@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant.answer_types import asked_type
 from assistant.intent import Attr, Intent, detect, topic_of
+from assistant.join import JOIN_COVER, JOIN_LINK
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
@@ -122,7 +123,10 @@ def subject_from(kpis: list[dict], part: Part, k: Knowledge, linker: Linker) -> 
 def asks_report(intent: Intent, k: Knowledge) -> bool:
     """Does a part ask what the progress report says (its scope word, or the report's own fiscal year)?"""
     reported = {d.fiscal_year for d in k.catalog.documents if d.kind == "progress" and d.fiscal_year}
-    return intent.has("report") or bool(set(intent.years) & reported)
+    plan_only = intent.has("target", "baseline") and not intent.has(
+        "actual", "met"
+    )  # 「R5の目標は？」: the plan's
+    return intent.has("report") or (bool(set(intent.years) & reported) and not plan_only)
 
 
 def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[str, ...]:
@@ -137,7 +141,10 @@ def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[st
     names += [x.entity.name for ref in first.pins for x in linker.by_ref(ref) if x.entity.kind == "measure"]
     for name in names:
         links = linker.link(name, kinds=("initiative", "progress_kpi"), top=1)
-        if links and links[0].name >= LINK_NAME:
+        if links and (
+            links[0].name >= LINK_NAME  # the bullet names the measure, or reports on it in its words
+            or (links[0].score >= JOIN_LINK and k.coverage(name, links[0].entity.text) >= JOIN_COVER)
+        ):
             cands.append(links[0].entity.ref)
     if not cands:
         return first.pins
@@ -258,6 +265,10 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
                 for ref in carried_pins
                 if first.intent.anaphoric or not names_other(q, ref, k, linker)
             )
+            if carried_ids and asks_report(
+                intent, k
+            ):  # 「R5年度にどこまで進んだ？」: the measure's report record
+                pins = _in_report(replace(first, ids=tuple(carried_ids), pins=pins), q, k, linker)
             parts[0] = replace(
                 first,
                 intent=intent,

@@ -481,3 +481,14 @@ def test_the_reports_totals_found_by_both_rankers_answer_and_carry_to_a_follow_u
     first = ["令和5年度、情報化推進ポリシーに関係する事業は全部で何件でしたか？"]
     assert "177" in _conversation(client, first)["answer"]
     assert "159" in _conversation(client, [*first, "その前年度はどうでしたか？"])["answer"]
+
+
+def test_a_follow_up_on_a_measure_asking_the_reports_year_gets_the_bullet_that_reports_on_it(
+    client: TestClient,
+) -> None:
+    """The bullet 「基幹システムの再構築（R6.3月～…稼働開始）」 reports on 企25 in its own words; 「R5の目標は？」
+    still asks the plan."""
+    r = _conversation(client, ["基幹業務システムの構築ってどういう施策？", "R5年度にどこまで進んだの？"])
+    assert "R6.3" in r["answer"] and "稼働" in r["answer"]
+    r = ask(client, "Web会議システムの活用はいつから？あとR5の目標件数は？")
+    assert "1,200" in r["answer"]
