@@ -30,7 +30,7 @@ from assistant.subjects import (
     own_pins,
 )
 from ingest.normalize import nfkc
-from ingest.tokenize import content_tokens
+from ingest.tokenize import content_tokens, predicates
 
 __all__ = [
     "Part",
@@ -84,16 +84,20 @@ def split_parts(question: str) -> list[str]:
     out: list[str] = []
     for p in pieces:
         size = len(re.sub(r"[\W_]", "", p))
-        if out and (size < 3 or (size <= _ALTERNATIVE and not _asks(p) and not re.search(r"\d", nfkc(p)))):
+        if out and (size < 3 or (size <= _ALTERNATIVE and _alternative(p))):
             out[-1] += p
         else:
             out.append(p)
     return out or [question]
 
 
-def _asks(piece: str) -> bool:
-    """Does a piece ask something: an attribute (「担当は？」) or a kind of thing (「トップは誰？」)?"""
-    return bool(detect(piece).asks) or asked_type(piece) is not None
+def _alternative(piece: str) -> bool:
+    """Is a piece the other side of an alternative: a predicate alone (「低いほう」), asking nothing of its own
+    (not 「担当は？」, not 「トップは誰？」) and naming nothing (not 「根拠法も」, not 「R4は？」)?"""
+    if detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
+        return False
+    said = predicates(piece)
+    return bool(said) and all(t in said or len(t) == 1 for t in content_tokens(piece))
 
 
 def _latin_share(q: str) -> float:

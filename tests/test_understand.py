@@ -128,6 +128,7 @@ def test_the_other_side_of_an_alternative_is_not_a_second_question():
     ]
     assert len(split_parts("推進本部は何？トップは誰？")) == 2  # 「誰」 asks a kind of thing
     assert len(split_parts("企15の担当は？R4は？")) == 2  # a year is asked
+    assert len(split_parts("位置づけは？根拠法も。")) == 2  # a thing is named
 
 
 def test_a_part_without_a_subject_asks_about_the_first_parts(k, linker):
