@@ -38,6 +38,7 @@ __all__ = [
     "understand",
     "split_parts",
     "subject_from",
+    "answered_about",
     "asks_report",
     "LINK_NAME",
     "RELATED_PREFIX",
@@ -103,6 +104,17 @@ def _alternative(piece: str) -> bool:
 def _latin_share(q: str) -> float:
     letters = [ch for ch in q if ch.isalpha()]
     return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0
+
+
+def answered_about(measures: list[dict], part: Part, k: Knowledge, linker: Linker) -> Part:
+    """A later part with no subject of its own, when the part before it was answered about a measure it did not
+    name whole (「情報セキュリティクラウド、…いつから？で、2023年度は？」): that measure, or its report record when
+    the part asks the report."""
+    mids = tuple(m["measure_id"] for m in measures[:1] if m.get("measure_id"))
+    if not mids:
+        return part
+    pins = _in_report(replace(part, ids=mids), part.text, k, linker) if asks_report(part.intent, k) else ()
+    return replace(part, ids=mids, pins=pins)
 
 
 def subject_from(kpis: list[dict], part: Part, k: Knowledge, linker: Linker) -> tuple[str, ...]:

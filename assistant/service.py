@@ -22,7 +22,7 @@ from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.lookup import abstain
-from assistant.query import Part, Query, subject_from, understand
+from assistant.query import Part, Query, answered_about, subject_from, understand
 from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
@@ -117,8 +117,12 @@ class _Engine:
         query = understand(req.question, req.history, self.k, self.linker)
         out: list[tuple[Part, Draft, list[str], list[Hit]]] = []
         for part in query.parts:
-            if part.carried and not part.pins and not part.ids and out and out[-1][1].kpis:
-                part = replace(part, pins=subject_from(out[-1][1].kpis, part, self.k, self.linker))
+            if part.carried and not part.pins and not part.ids and out:
+                before = out[-1][1]
+                if before.kpis:
+                    part = replace(part, pins=subject_from(before.kpis, part, self.k, self.linker))
+                elif before.answerable:
+                    part = answered_about(before.measures, part, self.k, self.linker)
             hits = self._hits(part, req.top_k)
             draft, related = self.router.route(part, hits)
             out.append((part, self.router.scope(part.text, draft, self.k), related, hits))

@@ -492,3 +492,13 @@ def test_a_follow_up_on_a_measure_asking_the_reports_year_gets_the_bullet_that_r
     assert "R6.3" in r["answer"] and "稼働" in r["answer"]
     r = ask(client, "Web会議システムの活用はいつから？あとR5の目標件数は？")
     assert "1,200" in r["answer"]
+
+
+def test_a_later_part_asks_about_the_measure_the_first_part_was_answered_about(client: TestClient) -> None:
+    """「セキュリティクラウド」 names 企29 only in part; the first part is answered about it, so 「2023年度は？」 gets
+    the report's bullet on it."""
+    r = ask(
+        client,
+        "セキュリティクラウドは計画上いつから次期に更新する予定？それと2023年度はどんな枠組みで運用してる？",
+    )
+    assert "令和４年度" in r["answer"] and "東北６県＋新潟" in r["answer"]
