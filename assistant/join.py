@@ -23,7 +23,7 @@ from assistant.linker import Linker
 from assistant.verify import holds_figure_in
 from ingest.records import PlanKpi
 
-__all__ = ["initiative_for", "JOIN_LINK", "JOIN_COVER"]
+__all__ = ["initiative_for", "report_bullet_for", "JOIN_LINK", "JOIN_COVER"]
 
 JOIN_LINK = 0.45
 JOIN_COVER = 0.45
@@ -50,4 +50,18 @@ def _join(kpi: PlanKpi, linker: Linker, k: Knowledge) -> str | None:
         body = link.entity.text
         if k.coverage(kpi.item, body) >= JOIN_COVER and holds_figure_in(body, kpi.unit):
             return link.entity.ref
+    return None
+
+
+def report_bullet_for(name: str, linker: Linker, k: Knowledge, named: float) -> str | None:
+    """The record ref of the report's bullet or box on the measure named `name`: one that names it
+    (「自治体情報セキュリティクラウドの運用（東北６県＋新潟）」), or reports on it in its own words as the KPI join
+    does (「基幹システムの再構築（…基幹業務システム稼働開始）」 for 「基幹業務システムの構築」). `named` is the share
+    of a record's name that names it (`subjects.LINK_NAME`)."""
+    links = linker.link(name, kinds=("initiative", "progress_kpi"), top=1)
+    if links and (
+        links[0].name >= named
+        or (links[0].score >= JOIN_LINK and k.coverage(name, links[0].entity.text) >= JOIN_COVER)
+    ):
+        return links[0].entity.ref
     return None

@@ -13,10 +13,10 @@ from assistant.answer_kpi import answer_kpi, kpis_for
 from assistant.answer_types import asked_type, holds_type
 from assistant.draft import Draft, Evidence
 from assistant.intent import Intent, topic_of
-from assistant.join import initiative_for
+from assistant.join import initiative_for, report_bullet_for
 from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
-from assistant.query import asks_report
+from assistant.query import LINK_NAME, asks_report
 from assistant.retrieve import Filters, Hit, HybridSearcher
 from ingest.normalize import nfkc
 from ingest.records import Chunk
@@ -81,6 +81,14 @@ class Lookup:
         if ids:
             plan, boxes = kpis_for(k, ids[0])
             if not plan and not boxes:
+                m = k.primary(ids[0])
+                bullet = (
+                    report_bullet_for(m.name, self.linker, k, LINK_NAME)
+                    if m and intent.has("actual")
+                    else None
+                )
+                if bullet and bullet in self._by_ref:  # no KPI: what the report says was done is the actual
+                    return answer_passage(self._by_ref[bullet], k)
                 return no_kpi(k, ids[0]) if asks_kpi(q, intent) else None
         else:
             order = ("progress_kpi", "kpi") if intent.has("actual", "met") else ("kpi", "progress_kpi")

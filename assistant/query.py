@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant.answer_types import asked_type
 from assistant.intent import Attr, Intent, detect, topic_of
-from assistant.join import JOIN_COVER, JOIN_LINK
+from assistant.join import report_bullet_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
@@ -155,13 +155,7 @@ def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[st
     cands = [p.kpi_id for m in sorted(mids) for p in k.progress_by_measure.get(m, [])]
     names = [m.name for mid in first.ids if (m := k.primary(mid)) and m.name]
     names += [x.entity.name for ref in first.pins for x in linker.by_ref(ref) if x.entity.kind == "measure"]
-    for name in names:
-        links = linker.link(name, kinds=("initiative", "progress_kpi"), top=1)
-        if links and (
-            links[0].name >= LINK_NAME  # the bullet names the measure, or reports on it in its words
-            or (links[0].score >= JOIN_LINK and k.coverage(name, links[0].entity.text) >= JOIN_COVER)
-        ):
-            cands.append(links[0].entity.ref)
+    cands += [ref for name in names if (ref := report_bullet_for(name, linker, k, LINK_NAME))]
     if not cands:
         return first.pins
     cover = {ref: max((x.cover for x in linker.by_name(text, ref)), default=0.0) for ref in cands}
@@ -179,6 +173,24 @@ def _elliptic(intent: Intent, text: str = "", vocabulary: frozenset[str] | set[s
         for t in content_tokens(topic_of(text))
         if len(t) > 1 and not re.search(r"\d", t) and t in vocabulary
     ]
+
+
+_CONTRAST = re.compile(
+    r"^(.*?(?:計画|ポリシー)(?:で|上|に|の方)?は?.{2,}?)[、,]\s*((?:でも|一方で?)?[、,]?\s*(?:実際|実績)(?:に|で|の方)?は?.{3,})$"
+)
+
+
+def _contrasted(text: str) -> list[str]:
+    """「計画ではいつ…って書いてあって、実際にはいつ…？」 asks the plan and the report: two parts, the second about
+    the first's subject. Each side must ask something of its own."""
+    m = _CONTRAST.match(text)
+    if not m or not all(detect(side).asks or asked_type(side) for side in m.groups()):
+        return [text]
+    if re.search(
+        r"(?:って|とは|は|も|の|が)$", m.group(1)
+    ):  # 「…の目標って、実績では…？」: a topic, then one ask
+        return [text]
+    return list(m.groups())
 
 
 def _two_asks(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:
@@ -241,7 +253,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     english = _latin_share(q) > 0.5 and len(re.findall(r"[A-Za-z]{2,}", q)) >= 2
     parts: list[Part] = []
     known = set(k.listings)
-    pieces = [c for p in split_parts(q) for c in _coordinated(p, linker, known)]
+    pieces = [c for p in split_parts(q) for x in _contrasted(p) for c in _coordinated(x, linker, known)]
     pieces = [c for p, side in pieces for c in (_two_asks(p, linker, known) if side is None else [(p, side)])]
     for text, side in pieces:
         intent = detect(text)

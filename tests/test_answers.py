@@ -502,3 +502,11 @@ def test_a_later_part_asks_about_the_measure_the_first_part_was_answered_about(c
         "セキュリティクラウドは計画上いつから次期に更新する予定？それと2023年度はどんな枠組みで運用してる？",
     )
     assert "令和４年度" in r["answer"] and "東北６県＋新潟" in r["answer"]
+
+
+def test_the_actual_of_a_measure_without_a_kpi_is_what_the_report_says_was_done(client: TestClient) -> None:
+    r = ask(
+        client,
+        "基幹業務システムの構築、計画ではいつの機器更新に合わせるとされていて、実際にはいつ全部稼働した？",
+    )
+    assert "令和５年度" in r["answer"] and "R6.3" in r["answer"]

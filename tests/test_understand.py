@@ -348,3 +348,16 @@ def test_a_kpi_that_counts_is_not_a_count_of_the_plans_kpis():
     assert detect("KPIは何個ある？").has("count_items")
     assert detect("主な個別施策って全部でいくつ載ってる？").has("count_items")
     assert detect("How many KPIs does the plan set?").has("count_items")
+
+
+def test_the_plan_and_the_actual_asked_side_by_side_are_two_parts():
+    from assistant.query import _contrasted
+
+    assert _contrasted(
+        "基幹システム、計画ではいつの機器更新に合わせるとされていて、実際にはいつ動き出した？"
+    ) == [
+        "基幹システム、計画ではいつの機器更新に合わせるとされていて",
+        "実際にはいつ動き出した？",
+    ]
+    # a topic first, then one ask
+    assert len(_contrasted("ポリシーで掲げた公開数の目標って、実績報告を見るともうクリアしてる？")) == 1

@@ -59,6 +59,7 @@ def test_every_answer_type_covers_a_class_and_holds_its_fillers():
         ("when", "令和２年９月１４日，我が県は宣言した", True),
         ("when", "事業開始はH20（2008年度）です", True),
         ("when", "受講者は1,234人でした", False),
+        ("when", "基準値はR2の66.5%です", True),
         ("superlative", "公開数は150データセットです", False),
         ("superlative", "最も多いのは仙台市です", True),
         ("who", "担当所属は震災復興・企画部 情報政策課です", True),
