@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.answer_types import asked_type
 from assistant.intent import Attr, Intent, detect, topic_of
 from assistant.join import report_bullet_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
+from assistant.split import contrasted, split_parts
 from assistant.subjects import (
     LINK_NAME,
     RELATED_PREFIX,
@@ -30,7 +30,7 @@ from assistant.subjects import (
     own_pins,
 )
 from ingest.normalize import nfkc
-from ingest.tokenize import content_tokens, predicates
+from ingest.tokenize import content_tokens
 
 __all__ = [
     "Part",
@@ -43,13 +43,6 @@ __all__ = [
     "LINK_NAME",
     "RELATED_PREFIX",
 ]
-
-_ALTERNATIVE = (
-    5  # characters: at most this long, a tail that asks nothing is the other side of an alternative
-)
-_SPLIT = re.compile(
-    r"(?<=[？?])\s*(?=\S)|(?:。|、)?\s*(?:それと|それから|あと(?=[、,]?\S*[はのを])|また、|and also\b)"
-)
 
 # 「それぞれ」「何人ずつ」「どっちも」: the same is asked of each of two records
 _EACH = re.compile(r"それぞれ|ずつ|各々|両方|どっちも|どちらも|ともに|\b(?:each|both|respectively)\b", re.I)
@@ -75,30 +68,6 @@ class Query:
     text: str
     parts: tuple[Part, ...] = field(default_factory=tuple)
     english: bool = False
-
-
-def split_parts(question: str) -> list[str]:
-    """The asked parts: a second question mark or a 「それと／あと」 starts a new part. Short tails stay: a word or
-    two that ask nothing of their own and name no year or figure are the other side of an alternative (「高いほう？
-    低いほう？」), not a second question."""
-    pieces = [p.strip(" 、,") for p in _SPLIT.split(question) if p and p.strip(" 、,")]
-    out: list[str] = []
-    for p in pieces:
-        size = len(re.sub(r"[\W_]", "", p))
-        if out and (size < 3 or (size <= _ALTERNATIVE and _alternative(p))):
-            out[-1] += p
-        else:
-            out.append(p)
-    return out or [question]
-
-
-def _alternative(piece: str) -> bool:
-    """Is a piece the other side of an alternative: a predicate alone (「低いほう」), asking nothing of its own
-    (not 「担当は？」, not 「トップは誰？」) and naming nothing (not 「根拠法も」, not 「R4は？」)?"""
-    if detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
-        return False
-    said = predicates(piece)
-    return bool(said) and all(t in said or len(t) == 1 for t in content_tokens(piece))
 
 
 def _latin_share(q: str) -> float:
@@ -175,24 +144,6 @@ def _elliptic(intent: Intent, text: str = "", vocabulary: frozenset[str] | set[s
     ]
 
 
-_CONTRAST = re.compile(
-    r"^(.*?(?:計画|ポリシー)(?:で|上|に|の方)?は?.{2,}?)[、,]\s*((?:でも|一方で?)?[、,]?\s*(?:実際|実績)(?:に|で|の方)?は?.{3,})$"
-)
-
-
-def _contrasted(text: str) -> list[str]:
-    """「計画ではいつ…って書いてあって、実際にはいつ…？」 asks the plan and the report: two parts, the second about
-    the first's subject. Each side must ask something of its own."""
-    m = _CONTRAST.match(text)
-    if not m or not all(detect(side).asks or asked_type(side) for side in m.groups()):
-        return [text]
-    if re.search(
-        r"(?:って|とは|は|も|の|が)$", m.group(1)
-    ):  # 「…の目標って、実績では…？」: a topic, then one ask
-        return [text]
-    return list(m.groups())
-
-
 def _two_asks(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:
     """「Xの削減時間と、Yを担当してる部署を教えて」 asks two things, each of its own record: a record named
     before 「と、」 and an attribute asked after it are two parts."""
@@ -253,7 +204,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     english = _latin_share(q) > 0.5 and len(re.findall(r"[A-Za-z]{2,}", q)) >= 2
     parts: list[Part] = []
     known = set(k.listings)
-    pieces = [c for p in split_parts(q) for x in _contrasted(p) for c in _coordinated(x, linker, known)]
+    pieces = [c for p in split_parts(q) for x in contrasted(p) for c in _coordinated(x, linker, known)]
     pieces = [c for p, side in pieces for c in (_two_asks(p, linker, known) if side is None else [(p, side)])]
     for text, side in pieces:
         intent = detect(text)

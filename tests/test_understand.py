@@ -351,7 +351,7 @@ def test_a_kpi_that_counts_is_not_a_count_of_the_plans_kpis():
 
 
 def test_the_plan_and_the_actual_asked_side_by_side_are_two_parts():
-    from assistant.query import _contrasted
+    from assistant.split import contrasted as _contrasted
 
     assert _contrasted(
         "基幹システム、計画ではいつの機器更新に合わせるとされていて、実際にはいつ動き出した？"

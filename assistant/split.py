@@ -1,0 +1,63 @@
+"""Splitting a question into the parts it asks: a second question mark or 「それと／あと」 starts a part, the other
+side of an alternative (「高いほう？低いほう？」) does not, and the plan and the actual asked side by side
+(「計画では…、実際には…？」) are two parts. Linking each part to its records is `assistant/query.py`'s."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer_types import asked_type
+from assistant.intent import detect
+from ingest.normalize import nfkc
+from ingest.tokenize import content_tokens, predicates
+
+__all__ = ["split_parts", "contrasted"]
+
+_ALTERNATIVE = (
+    5  # characters: at most this long, a tail that asks nothing is the other side of an alternative
+)
+_SPLIT = re.compile(
+    r"(?<=[？?])\s*(?=\S)|(?:。|、)?\s*(?:それと|それから|あと(?=[、,]?\S*[はのを])|また、|and also\b)"
+)
+
+
+def split_parts(question: str) -> list[str]:
+    """The asked parts: a second question mark or a 「それと／あと」 starts a new part. Short tails stay: a word or
+    two that ask nothing of their own and name no year or figure are the other side of an alternative (「高いほう？
+    低いほう？」), not a second question."""
+    pieces = [p.strip(" 、,") for p in _SPLIT.split(question) if p and p.strip(" 、,")]
+    out: list[str] = []
+    for p in pieces:
+        size = len(re.sub(r"[\W_]", "", p))
+        if out and (size < 3 or (size <= _ALTERNATIVE and _alternative(p))):
+            out[-1] += p
+        else:
+            out.append(p)
+    return out or [question]
+
+
+def _alternative(piece: str) -> bool:
+    """Is a piece the other side of an alternative: a predicate alone (「低いほう」), asking nothing of its own
+    (not 「担当は？」, not 「トップは誰？」) and naming nothing (not 「根拠法も」, not 「R4は？」)?"""
+    if detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
+        return False
+    said = predicates(piece)
+    return bool(said) and all(t in said or len(t) == 1 for t in content_tokens(piece))
+
+
+_CONTRAST = re.compile(
+    r"^(.*?(?:計画|ポリシー)(?:で|上|に|の方)?は?.{2,}?)[、,]\s*((?:でも|一方で?)?[、,]?\s*(?:実際|実績)(?:に|で|の方)?は?.{3,})$"
+)
+
+
+def contrasted(text: str) -> list[str]:
+    """「計画ではいつ…って書いてあって、実際にはいつ…？」 asks the plan and the report: two parts, the second about
+    the first's subject. Each side must ask something of its own."""
+    m = _CONTRAST.match(text)
+    if not m or not all(detect(side).asks or asked_type(side) for side in m.groups()):
+        return [text]
+    if re.search(
+        r"(?:って|とは|は|も|の|が)$", m.group(1)
+    ):  # 「…の目標って、実績では…？」: a topic, then one ask
+        return [text]
+    return list(m.groups())
