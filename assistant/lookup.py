@@ -84,7 +84,7 @@ class Lookup:
                 m = k.primary(ids[0])
                 bullet = (
                     report_bullet_for(m.name, self.linker, k, LINK_NAME)
-                    if m and intent.has("actual")
+                    if m and m.name and intent.has("actual")
                     else None
                 )
                 if bullet and bullet in self._by_ref:  # no KPI: what the report says was done is the actual
