@@ -57,7 +57,7 @@ _DOCUMENT_AFTER = re.compile(
 )
 # the plan's items counted (「KPIはいくつ？」「施策って全部で何件？」), not a KPI that counts (「件数に関するKPI」)
 _COUNTS_ITEMS = re.compile(
-    r"(?:KPI|指標|施策)[^、。?？]{0,8}(?:いくつ|何件|何個|何本|総数|数は|の数)|(?:いくつ|何個|何件)の(?:KPI|指標|施策)"
+    r"(?:KPI|指標|施策)[^。?？]{0,10}(?:いくつ|何件|何個|何本|総数|数は|の数)|(?:いくつ|何個|何件)の(?:KPI|指標|施策)"
     r"|how many (?:\w+ ){0,3}(?:KPIs|measures|indicators)|number of (?:\w+ ){0,2}(?:KPIs|measures|indicators)",
     re.IGNORECASE,
 )

@@ -18,6 +18,7 @@ from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.query import LINK_NAME, asks_report
 from assistant.retrieve import Filters, Hit, HybridSearcher
+from assistant.verify import missing_asked
 from ingest.normalize import nfkc
 from ingest.records import Chunk
 from ingest.tokenize import content_tokens
@@ -188,6 +189,7 @@ class Lookup:
                 (
                     round(k.coverage(q, h.chunk.text, self.generic), 1),
                     bool(asked and holds_type(asked[0], h.chunk.text, q)),
+                    missing_asked(q, [h.chunk.text]) is None,  # 「何件？」: one that prints a count in 件
                     prefer.get(h.chunk.kind, 0),
                     -i,
                     h,
@@ -196,7 +198,7 @@ class Lookup:
                 if self._confident(q, h, i) and (h.chunk.kind in prefer or not intent.has("count_items"))
             ),
             # an English question's words cannot overlap the Japanese passages: the retrievers' order decides
-            key=(lambda x: x[3]) if latin_share(q) > 0.5 else (lambda x: x[:4]),
+            key=(lambda x: x[4]) if latin_share(q) > 0.5 else (lambda x: x[:5]),
             reverse=True,
         )
         for *_, h in ranked:

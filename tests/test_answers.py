@@ -510,3 +510,10 @@ def test_the_actual_of_a_measure_without_a_kpi_is_what_the_report_says_was_done(
         "基幹業務システムの構築、計画ではいつの機器更新に合わせるとされていて、実際にはいつ全部稼働した？",
     )
     assert "令和５年度" in r["answer"] and "R6.3" in r["answer"]
+
+
+def test_a_count_of_the_plans_measures_asked_in_its_counter_is_the_passage_that_prints_it(
+    client: TestClient,
+) -> None:
+    r = ask(client, "主な個別施策は、全体で何件載っていますか？")
+    assert r["answerable"] is True and "54" in r["answer"]

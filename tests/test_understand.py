@@ -361,3 +361,9 @@ def test_the_plan_and_the_actual_asked_side_by_side_are_two_parts():
     ]
     # a topic first, then one ask
     assert len(_contrasted("ポリシーで掲げた公開数の目標って、実績報告を見るともうクリアしてる？")) == 1
+
+
+def test_a_count_of_measures_may_be_asked_after_a_comma():
+    from assistant.intent import detect
+
+    assert detect("主な個別施策は、合計で何件掲載されていますか？").has("count_items")
