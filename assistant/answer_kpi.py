@@ -120,7 +120,8 @@ def answer_kpi(
     elif want_actual and not boxes and plan_kpis and d.answerable:
         reports = [x.title for x in k.catalog.documents if x.kind == "progress"]
         d.lines.append(f"{'・'.join(reports) or '実績報告'}には、この指標の実績値は記載されていません。")
-        d.answerable = False
+        # the plan's figures asked with it are answered: only the actual part is missing, and said so
+        d.answerable = bool(n_plan and intent.has("target", "baseline"))
     for p in boxes:
         d.kpis.append(box_view(p))
         if not show_boxes and plan_kpis:

@@ -517,3 +517,12 @@ def test_a_count_of_the_plans_measures_asked_in_its_counter_is_the_passage_that_
 ) -> None:
     r = ask(client, "主な個別施策は、全体で何件載っていますか？")
     assert r["answerable"] is True and "54" in r["answer"]
+
+
+def test_a_target_asked_with_an_actual_the_report_lacks_is_answered_and_the_lack_said(
+    client: TestClient,
+) -> None:
+    r = ask(client, "みやぎFree Wi-Fi導入箇所数の目標と実績は？")
+    assert r["answerable"] is True and "2,003" in r["answer"] and "記載されていません" in r["answer"]
+    r = ask(client, "みやぎFree Wi-Fi導入箇所数のR5の実績は？")  # only the missing part asked
+    assert r["answerable"] is False
