@@ -219,7 +219,8 @@ class Router(Lookup):
         )
 
     def _list(self, q: str, intent: Intent, ids: list[str], hits: list[Hit], k: Knowledge) -> Draft | None:
-        if ids or intent.has("baseline", "actual", "met"):
+        # what is new (【新規】) is the report's to list, not the plan's measures of a goal
+        if ids or intent.has("baseline", "actual", "met", "new"):
             return None
         goals = k.goal_hits(q)
         if intent.has("target") and not (intent.has("list") and goals):

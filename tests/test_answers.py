@@ -526,3 +526,10 @@ def test_a_target_asked_with_an_actual_the_report_lacks_is_answered_and_the_lack
     assert r["answerable"] is True and "2,003" in r["answer"] and "記載されていません" in r["answer"]
     r = ask(client, "みやぎFree Wi-Fi導入箇所数のR5の実績は？")  # only the missing part asked
     assert r["answerable"] is False
+
+
+def test_what_is_new_in_a_goal_is_the_reports_new_initiatives_not_the_goals_measures(
+    client: TestClient,
+) -> None:
+    r = ask(client, "県民サービスの向上の重点目標で、R5に新しく始めた取組を全部教えて")
+    assert "【新規】" in r["answer"] and "主な個別施策" not in r["answer"]
