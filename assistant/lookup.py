@@ -10,7 +10,7 @@ import re
 
 from assistant.answer import answer_glossary, answer_list, answer_passage, answer_what
 from assistant.answer_kpi import answer_kpi, kpis_for
-from assistant.answer_types import asked_type, holds_type
+from assistant.answer_types import asked_type, holds_type, own_area
 from assistant.draft import Draft, Evidence
 from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for, report_bullet_for
@@ -38,6 +38,8 @@ class Lookup:
         self.k = k
         self.generic = generic
         self._by_ref = {c.record_ref: c for c in searcher.index.chunks.values()}
+        # the area the documents are about (宮城) answers no 「どこ」: left out wherever a place is looked for
+        self.area = own_area(c.text for c in searcher.index.chunks.values())
 
     def chunk_for(self, ref: str) -> Chunk | None:
         return self._by_ref.get(ref)
@@ -183,12 +185,12 @@ class Lookup:
             prefer = {"section": 4, "totals": 3}
         elif asks_report(intent, k):  # 「R5に…」: what the report says was done that year
             prefer |= {"initiative": 4, "progress_kpi": 4, "totals": 4}
-        asked = asked_type(q)  # 「いつ？」: of equally covering passages, the one that holds a date
+        asked = asked_type(q)  # 「いつ？」: the passages that hold a date first
         ranked = sorted(
             (
-                (
+                (  # a passage without the asked kind of thing (a date for 「いつ」) would not be sent: it comes last
+                    bool(asked and holds_type(asked[0], _without(h.chunk.text, self.area), q)),
                     round(k.coverage(q, h.chunk.text, self.generic), 1),
-                    bool(asked and holds_type(asked[0], h.chunk.text, q)),
                     missing_asked(q, [h.chunk.text]) is None,  # 「何件？」: one that prints a count in 件
                     prefer.get(h.chunk.kind, 0),
                     -i,
@@ -261,3 +263,9 @@ def asks_kpi(q: str, intent: Intent) -> bool:
 def latin_share(q: str) -> float:
     letters = [ch for ch in q if ch.isalpha()]
     return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0
+
+
+def _without(text: str, names: tuple[str, ...]) -> str:
+    for name in names:
+        text = text.replace(name, " ")
+    return text

@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
 from assistant.abstain import Gate, features, judged
-from assistant.answer_types import not_what_was_asked, own_area, unmentioned_year
+from assistant.answer_types import not_what_was_asked, unmentioned_year
 from assistant.draft import Draft, combine, fy_phrase
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
@@ -110,7 +110,7 @@ class _Engine:
         self.router = Router(self.searcher, self.k, self.generic, self.linker)
         self.gate = Gate.load()
         self.owner_names = tuple(self.k.departments)
-        self.own_area = own_area(c.text for c in index.chunks.values())
+        self.own_area = self.router.area
 
     def drafts(self, req: AskRequest) -> tuple[Query, list[tuple[Part, Draft, list[str], list[Hit]]]]:
         """Understand, retrieve and route every part (before the abstention gate)."""

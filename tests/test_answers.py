@@ -533,3 +533,10 @@ def test_what_is_new_in_a_goal_is_the_reports_new_initiatives_not_the_goals_meas
 ) -> None:
     r = ask(client, "県民サービスの向上の重点目標で、R5に新しく始めた取組を全部教えて")
     assert "【新規】" in r["answer"] and "主な個別施策" not in r["answer"]
+
+
+def test_of_the_confident_passages_one_holding_the_asked_kind_of_thing_is_taken(client: TestClient) -> None:
+    """The measure covers more of 「…Free Wi-Fiを新たに設置した施設」, but only the report's bullet names a facility
+    (the documents' own area, 宮城, names none)."""
+    r = ask(client, "2023年度、みやぎFree Wi-Fiを新たに設置した施設ってどこ？")
+    assert "松島自然の家" in r["answer"]
