@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 
 from assistant.answer_types import asked_type
-from assistant.intent import detect
+from assistant.intent import Attr, detect
 from ingest.normalize import nfkc
 from ingest.tokenize import content_tokens, predicates
 
 __all__ = ["split_parts", "contrasted"]
 
+_KPI_ASKS = {Attr.TARGET, Attr.BASELINE, Attr.KPI, Attr.FIGURE}
 _ALTERNATIVE = (
     5  # characters: at most this long, a tail that asks nothing is the other side of an alternative
 )
@@ -56,8 +57,9 @@ def contrasted(text: str) -> list[str]:
     m = _CONTRAST.match(text)
     if not m or not all(detect(side).asks or asked_type(side) for side in m.groups()):
         return [text]
-    if re.search(
-        r"(?:って|とは|は|も|の|が)$", m.group(1)
-    ):  # 「…の目標って、実績では…？」: a topic, then one ask
+    left = m.group(1)
+    if re.search(r"(?:って|とは|は|も|の|が)$", left):  # 「…の目標って、実績では…？」: a topic, then one ask
+        return [text]
+    if detect(left).asks & _KPI_ASKS:  # a KPI's plan figure and its actual: one part joins them itself
         return [text]
     return list(m.groups())
