@@ -39,6 +39,7 @@ __all__ = [
     "split_parts",
     "subject_from",
     "answered_about",
+    "claim_free",
     "asks_report",
     "LINK_NAME",
     "RELATED_PREFIX",
@@ -84,6 +85,17 @@ def answered_about(measures: list[dict], part: Part, k: Knowledge, linker: Linke
         return part
     pins = _in_report(replace(part, ids=mids), part.text, k, linker) if asks_report(part.intent, k) else ()
     return replace(part, ids=mids, pins=pins)
+
+
+def claim_free(part: Part, k: Knowledge) -> str:
+    """The part's text without the departments it claims (and their bureaus): 「…の所管は総務部行政経営推進課ですよね？」
+    is about the measure, and the claimed department must not pull that department's measures into the search."""
+    if not part.claims:
+        return part.text
+    text = part.text
+    for name in sorted({*part.claims, *k.mentioned(text, k.bureaus)}, key=len, reverse=True):
+        text = text.replace(name, " ")
+    return text
 
 
 def subject_from(kpis: list[dict], part: Part, k: Knowledge, linker: Linker) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.lookup import Lookup, abstain, latin_share
 from assistant.outline import Outline, counts_parts
-from assistant.query import Part
+from assistant.query import Part, claim_free
 from assistant.retrieve import Hit, HybridSearcher
 from ingest.normalize import MEASURE_ID_RE, normalize_measure_id
 from ingest.tokenize import place_names, tokenize
@@ -117,7 +117,7 @@ class Router(Lookup):
                     owner.extend(kd)
                     return owner, related
                 return kd, related
-        focus = ids[:1] or self._focus(q, hits, k, kinds=("measure", "kpi", "progress_kpi"))
+        focus = ids[:1] or self._focus(claim_free(part, k), hits, k, kinds=("measure", "kpi", "progress_kpi"))
         if part.claims and focus:
             return answer_claim(k, focus[0], part.claims, intent), related
         if intent.has("owner", "start_year") and focus:

@@ -22,7 +22,7 @@ from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
 from assistant.lookup import abstain
-from assistant.query import Part, Query, answered_about, subject_from, understand
+from assistant.query import Part, Query, answered_about, claim_free, subject_from, understand
 from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
@@ -172,7 +172,8 @@ class _Engine:
 
     def _hits(self, part: Part, top_k: int | None) -> list[Hit]:
         """Retrieval for one part; the records it names (or the conversation carries) are pinned first."""
-        query = f"{part.text} {part.context[:200]}" if part.context else part.text
+        text = claim_free(part, self.k)  # a claimed department is checked, not searched for
+        query = f"{text} {part.context[:200]}" if part.context else text
         # a part that names its record by number or by its whole name needs no dense ranking to find it
         named = bool(part.ids and not part.carried) or (bool(part.pins) and part.named >= NAMED_WHOLE)
         hits = self.searcher.search(query, k=max(top_k or 8, 8), method="lexical" if named else "hybrid")

@@ -540,3 +540,9 @@ def test_of_the_confident_passages_one_holding_the_asked_kind_of_thing_is_taken(
     (the documents' own area, 宮城, names none)."""
     r = ask(client, "2023年度、みやぎFree Wi-Fiを新たに設置した施設ってどこ？")
     assert "松島自然の家" in r["answer"]
+
+
+def test_a_claimed_department_does_not_choose_the_measure_it_is_checked_against(client: TestClient) -> None:
+    """行政経営推進課 owns other measures of the goal; the question is about RPA/AI, which 情報政策課 owns."""
+    r = ask(client, "RPAとかAIで業務を効率化する施策は、行政経営推進課の所管ですよね？")
+    assert r["answer"].startswith("いいえ") and "企27" in r["answer"] and "情報政策課" in r["answer"]
