@@ -224,6 +224,10 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
         claims = tuple(k.department_hits(text)) if intent.has("claim") else ()
         pins = (side,) if side and not ids else own_pins(text, linker, intent)
         named = max((x.name for x in linker.link(text, top=3) if x.entity.kind != "totals"), default=0.0)
+        if len(ids) > 1 and not side and not intent.has("list", "which_measure"):
+            # 「企22・企23の現状値は？」: the same asked of each measure it numbers
+            parts += [Part(text, intent, (mid,), (), claims=claims, named=named) for mid in ids]
+            continue
         parts.append(Part(text, intent, ids, pins, claims=claims, named=named))
     # a later part without a subject of its own asks about the first part's subject
     first = parts[0]

@@ -33,8 +33,9 @@ from ingest.tokenize import place_names, tokenize
 __all__ = ["Router", "related_ids"]
 
 NAMED_THING = 0.5  # a part naming half of some record's name asks about that thing, not the whole
-KPI_ASKS = ("target", "baseline", "kpi", "actual", "met", "figure")
-NAMED_KPI_ASKS = KPI_ASKS[:5]  # 「率」「何件」 alone may ask a measure's description; these name a KPI figure
+# these name a KPI figure (a baseline's date too: 「その値はいつ時点？」); 「率」「何件」 alone may ask a description
+NAMED_KPI_ASKS = ("target", "baseline", "kpi", "actual", "met", "baseline_date")
+KPI_ASKS = (*NAMED_KPI_ASKS, "figure")
 _SET_WORDS = "主な ある 有る ない 何 どんな 教える 見る 知る ください KPI 指標 取組 主要 新規 達成 届く 未達 下回る 上回る クリア 一覧 見せる リスト 全て どれ 重点 基盤 状況 R5 R6 年度 実績 目標 担当 する いる ない"
 
 

@@ -367,3 +367,8 @@ def test_a_count_of_measures_may_be_asked_after_a_comma():
     from assistant.intent import detect
 
     assert detect("主な個別施策は、合計で何件掲載されていますか？").has("count_items")
+
+
+def test_the_same_asked_of_measures_joined_by_a_dot_is_one_part_each(k, linker):
+    q = understand("甲1・甲2の担当は？", [], k, linker)
+    assert [p.ids for p in q.parts] == [("甲1",), ("甲2",)]
