@@ -130,8 +130,28 @@ class Lookup:
             passage = None if plan else self._progress_passage(q, hits)
             if passage:
                 return passage
+            d = answer_kpi(k, plan, boxes, intent)
+            return self._same_subject(d, plan, intent) if d.lines else None
         d = answer_kpi(k, plan, boxes, intent)
         return d if d.lines else None
+
+    def _same_subject(self, d: Draft, plan: list, intent: Intent) -> Draft:
+        """The report prints no figure of this KPI, but a bullet on its subject (「情報セキュリティセルフチェック（…
+        実施率97.4%）」 for the KPI 「…セルフチェックにおける理解度・遵守度の平均」): quoted as another figure, so
+        plan and report can be set side by side. It answers a question asking both; it is no actual of the KPI."""
+        ref = next(
+            (r for x in plan if (r := report_bullet_for(x.item, self.linker, self.k, LINK_NAME))), None
+        )
+        chunk = self._by_ref.get(ref or "")
+        if chunk is None or chunk.kind != "initiative":
+            return d
+        bullet = answer_passage(chunk, self.k)
+        d.lines.append(
+            f"なお、実績報告には同じ対象の取組として次の記載があります（計画の指標とは別の数値です）。{bullet.lines[0]}"
+        )
+        d.evidence += bullet.evidence
+        d.answerable = d.answerable or intent.has("kpi", "target", "baseline")
+        return d
 
     def _may_be_same_kpi(self, a: str, b: str) -> bool:
         """A plan KPI and a report box are one KPI unless the box is linked to another plan KPI."""

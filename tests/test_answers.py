@@ -546,3 +546,13 @@ def test_a_claimed_department_does_not_choose_the_measure_it_is_checked_against(
     """行政経営推進課 owns other measures of the goal; the question is about RPA/AI, which 情報政策課 owns."""
     r = ask(client, "RPAとかAIで業務を効率化する施策は、行政経営推進課の所管ですよね？")
     assert r["answer"].startswith("いいえ") and "企27" in r["answer"] and "情報政策課" in r["answer"]
+
+
+def test_a_kpi_the_report_gives_no_figure_for_is_set_beside_the_reports_bullet_on_its_subject(
+    client: TestClient,
+) -> None:
+    """The plan's 理解度・遵守度の平均 and the report's 実施率97.4% are different figures on one subject: both are
+    given, and the report's is not passed off as the KPI's actual."""
+    r = ask(client, "セルフチェックの計画のKPIと、R5報告の数字を並べて見せて")
+    assert r["answerable"] is True and "92.85" in r["answer"] and "97.4" in r["answer"]
+    assert "別の数値" in r["answer"]
