@@ -67,6 +67,8 @@ def test_every_answer_type_covers_a_class_and_holds_its_fillers():
         ("who", "知事を本部長とする推進本部", True),
         ("share", "運用費は県と市町村で折半しています", True),
         ("claimed_date", "事業開始はH29（2017年度）です", True),
+        ("procedure", "MNCカードの申請サポート・出張申請（185回）", False),
+        ("procedure", "申込は県のホームページから受け付けています", True),
         ("claimed_date", "県産品ポータルサイト運用（サイト閲覧数増加 R4:62万 →R5:162万）", False),
         ("share", "県と市町村が協力して運用しています", False),
     ],
