@@ -190,6 +190,17 @@ class Knowledge:
         got = sum(self.idf(t) * topic[t] for t in qt if t in dt or (len(t) >= 2 and t in dsq))
         return got / total if total else 1.0
 
+    def question_words(self, words: set[str]) -> set[str]:
+        """`words` (the question vocabulary), and the corpus's words made of two or more of them (「担当部署」 =
+        担当 + 部署, 「進捗状況」): Sudachi reads such a compound as one word, and it asks as its parts do."""
+
+        def made_of(t: str) -> bool:
+            return t in words or any(
+                t[:i] in words and made_of(t[i:]) for i in range(2, len(t) - 1) if len(t) - i >= 2
+            )
+
+        return words | {t for t in self.vocabulary if len(t) >= 4 and t not in words and made_of(t)}
+
     def is_common(self, word: str, share: float = 0.05) -> bool:
         """Does `word` occur in at least `share` of the chunks (the documents' own subject, e.g. their area)?"""
         toks = tokenize(word)

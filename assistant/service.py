@@ -105,7 +105,7 @@ class _Engine:
         self.index = index
         self.searcher = HybridSearcher(index)
         self.k = Knowledge(index.catalog, index.lexical.doc_tokens, index.sources)
-        self.generic = set(tokenize(_GENERIC))
+        self.generic = self.k.question_words(set(tokenize(_GENERIC)))
         self.linker = Linker(index.catalog, self.generic)
         self.router = Router(self.searcher, self.k, self.generic, self.linker)
         self.gate = Gate.load()

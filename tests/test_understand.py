@@ -372,3 +372,9 @@ def test_a_count_of_measures_may_be_asked_after_a_comma():
 def test_the_same_asked_of_measures_joined_by_a_dot_is_one_part_each(k, linker):
     q = understand("甲1・甲2の担当は？", [], k, linker)
     assert [p.ids for p in q.parts] == [("甲1",), ("甲2",)]
+
+
+def test_a_corpus_word_made_of_question_words_is_a_question_word(catalog):
+    k = Knowledge(catalog, [["担当部署", "試験課"], ["目標達成"]])
+    words = k.question_words({"担当", "部署", "目標", "達成"})
+    assert {"担当部署", "目標達成"} <= words and "試験課" not in words
