@@ -30,7 +30,7 @@ _COMPILED = {name: re.compile("|".join(entry["patterns"]), re.IGNORECASE) for na
 
 ANAPHORA_RE = re.compile(
     # a connective (「じゃあ」「では」) opens a follow-up but refers to nothing: 「じゃあセミナーは？」 may change subject
-    r"^(?:(?:それで|では|じゃあ|じゃ|で)[、,]?\s*)?(?:その|それ|この|これ|あの|同じ|上記|そちら|こちら)"
+    r"^(?:(?:それで|では|じゃあ|じゃ|で)[、,]?\s*)?(?:その|それ|この|これ|あの|同じ(?!く)|上記|そちら|こちら)"
     r"|^(?:担当|目標|実績|現状|開始|概要|KPI)"
     # inside the question too: 「実際にその目標には届いてる？」 (not その他, not それぞれ)
     r"|(?:その|この|当該)(?!他|ほか|後|際|時|上|中|まま)(?=[\u4e00-\u9fff\u30a0-\u30ff])|それ(?!ぞれ)(?:って|は|の|が|に|を|で)"

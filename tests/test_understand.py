@@ -378,3 +378,10 @@ def test_a_corpus_word_made_of_question_words_is_a_question_word(catalog):
     k = Knowledge(catalog, [["担当部署", "試験課"], ["目標達成"]])
     words = k.question_words({"担当", "部署", "目標", "達成"})
     assert {"担当部署", "目標達成"} <= words and "試験課" not in words
+
+
+def test_likewise_opens_a_follow_up_but_refers_to_nothing():
+    from assistant.intent import detect
+
+    assert not detect("では、同じく中小企業向けのセミナーには何人が参加しましたか？").anaphoric
+    assert detect("同じ施策の担当は？").anaphoric
