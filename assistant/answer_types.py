@@ -26,6 +26,7 @@ __all__ = [
     "not_what_was_asked",
     "own_area",
     "types",
+    "without",
     "ANSWER_TYPES",
 ]
 
@@ -97,9 +98,7 @@ def lacks_asked_type(question: str, lines: list[str], titles: tuple[str, ...] = 
     """The words that ask a type no line holds (the answer does not answer what was asked), else None. The
     documents' titles are not part of an answer's content (「R5年度実績」 in a source name dates nothing asked)."""
     asked = asked_type(question)
-    text = "\n".join(lines)
-    for title in titles:
-        text = text.replace(title, " ")
+    text = without("\n".join(lines), titles)
     if asked is None or holds_type(asked[0], text, question):
         return None
     return asked[1]
@@ -116,6 +115,13 @@ def not_what_was_asked(
         return f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。"
     wanted = lacks_asked_type(question, lines, titles)
     return f"資料には、ご質問の「{wanted}」に当たる記載が見当たりません。" if wanted else None
+
+
+def without(text: str, names: Iterable[str]) -> str:
+    """`text` with every one of `names` blanked out (the documents' titles, their own area)."""
+    for name in names:
+        text = text.replace(name, " ")
+    return text
 
 
 def own_area(texts: Iterable[str], share: float = 0.05) -> tuple[str, ...]:

@@ -55,8 +55,8 @@ def _join(kpi: PlanKpi, linker: Linker, k: Knowledge) -> str | None:
 
 def report_bullet_for(name: str, linker: Linker, k: Knowledge, named: float) -> str | None:
     """The record ref of the report's bullet or box on the measure named `name`: one that names it
-    (「自治体情報セキュリティクラウドの運用（東北６県＋新潟）」), or reports on it in its own words as the KPI join
-    does (「基幹システムの再構築（…基幹業務システム稼働開始）」 for 「基幹業務システムの構築」). `named` is the share
+    (「○○の運用（…）」 for 「○○の運用」), or reports on it in its own words as the KPI join does (「○○システムの
+    再構築（…稼働開始）」 for 「○○業務システムの構築」). `named` is the share
     of a record's name that names it (`subjects.LINK_NAME`)."""
     links = linker.link(name, kinds=("initiative", "progress_kpi"), top=1)
     if links and (

@@ -157,8 +157,8 @@ class Knowledge:
         return hits
 
     def _names_a_measure_more(self, q: str, run: str) -> bool:
-        """Does the question share a longer run with a measure name holding `run` (「サイバーセキュリティ協議会の
-        運営」 names the measure, not the goal 「サイバーセキュリティ及び…」)?"""
+        """Does the question share a longer run with a measure name holding `run` (「○○協議会の運営」 names the
+        measure, not the goal 「○○及び…の確保」 that shares 「○○」)?"""
         for name in self._measure_names:
             if run in name:
                 m = difflib.SequenceMatcher(None, q, name, autojunk=False).find_longest_match(

@@ -10,7 +10,7 @@ import re
 
 from assistant.answer import answer_glossary, answer_list, answer_passage, answer_what
 from assistant.answer_kpi import answer_kpi, kpis_for
-from assistant.answer_types import asked_type, holds_type, own_area
+from assistant.answer_types import asked_type, holds_type, own_area, without
 from assistant.draft import Draft, Evidence
 from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for, report_bullet_for
@@ -136,9 +136,9 @@ class Lookup:
         return d if d.lines else None
 
     def _same_subject(self, d: Draft, plan: list, intent: Intent) -> Draft:
-        """The report prints no figure of this KPI, but a bullet on its subject (「情報セキュリティセルフチェック（…
-        実施率97.4%）」 for the KPI 「…セルフチェックにおける理解度・遵守度の平均」): quoted as another figure, so
-        plan and report can be set side by side. It answers a question asking both; it is no actual of the KPI."""
+        """The report prints no figure of this KPI, but a bullet on its subject (「○○チェック（N人/実施率N%）」 for
+        the KPI 「○○チェックにおける理解度の平均」): quoted as another figure, so plan and report can be set side
+        by side. It answers a question asking both; it is no actual of the KPI."""
         ref = next(
             (r for x in plan if (r := report_bullet_for(x.item, self.linker, self.k, LINK_NAME))), None
         )
@@ -209,7 +209,7 @@ class Lookup:
         ranked = sorted(
             (
                 (  # a passage without the asked kind of thing (a date for 「いつ」) would not be sent: it comes last
-                    bool(asked and holds_type(asked[0], _without(h.chunk.text, self.area), q)),
+                    bool(asked and holds_type(asked[0], without(h.chunk.text, self.area), q)),
                     round(k.coverage(q, h.chunk.text, self.generic), 1),
                     missing_asked(q, [h.chunk.text]) is None,  # 「何件？」: one that prints a count in 件
                     prefer.get(h.chunk.kind, 0),
@@ -283,9 +283,3 @@ def asks_kpi(q: str, intent: Intent) -> bool:
 def latin_share(q: str) -> float:
     letters = [ch for ch in q if ch.isalpha()]
     return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0
-
-
-def _without(text: str, names: tuple[str, ...]) -> str:
-    for name in names:
-        text = text.replace(name, " ")
-    return text

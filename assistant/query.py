@@ -78,7 +78,7 @@ def _latin_share(q: str) -> float:
 
 def answered_about(measures: list[dict], part: Part, k: Knowledge, linker: Linker) -> Part:
     """A later part with no subject of its own, when the part before it was answered about a measure it did not
-    name whole (「情報セキュリティクラウド、…いつから？で、2023年度は？」): that measure, or its report record when
+    name whole (「○○クラウド、…いつから？で、2023年度は？」): that measure, or its report record when
     the part asks the report."""
     mids = tuple(m["measure_id"] for m in measures[:1] if m.get("measure_id"))
     if not mids:
@@ -88,7 +88,7 @@ def answered_about(measures: list[dict], part: Part, k: Knowledge, linker: Linke
 
 
 def claim_free(part: Part, k: Knowledge) -> str:
-    """The part's text without the departments it claims (and their bureaus): 「…の所管は総務部行政経営推進課ですよね？」
+    """The part's text without the departments it claims (and their bureaus): 「…の所管は○○部○○課ですよね？」
     is about the measure, and the claimed department must not pull that department's measures into the search."""
     if not part.claims:
         return part.text
