@@ -30,7 +30,6 @@ from evals.load import LoadResult, _loadavg, _server, _warm_up, load_payloads
 __all__ = ["FloodResult", "flood", "unique_payloads", "main"]
 
 HEALTH_P95_MS = 100.0
-SERVER_ENV = {"POLICY_ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}
 FILLER = "県のデジタル化の取組と目標指標の達成状況について、担当所属の説明と根拠の資料を合わせて確認したい。"
 
 
@@ -185,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     base = load_payloads(args.questions)
     cap = 100_000  # more unique questions than any run can send
     out = [f"\n### {time.strftime('%Y-%m-%d %H:%M')}: flood and worker scaling (`python -m evals.flood`)\n"]
-    with _server(args.data_dir, workers=2, env=SERVER_ENV) as url:
+    with _server(args.data_dir, workers=2) as url:
         _warm_up(url, base)
         fl = asyncio.run(
             flood(url, unique_payloads(base, cap, args.chars), clients=args.clients, duration=args.duration)
@@ -193,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     out += ["#### Flood\n", flood_table(fl, 2, args.chars), ""]
     runs = {}
     for workers in (1, 2):
-        with _server(args.data_dir, workers=workers, env=SERVER_ENV) as url:
+        with _server(args.data_dir, workers=workers) as url:
             _warm_up(url, base)
             payloads = unique_payloads(base, cap)
             runs[workers] = asyncio.run(

@@ -158,16 +158,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER_ENV = {"POLICY_ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}  # the benchmark is one client address
+
+
 @contextlib.contextmanager
 def _server(
     data_dir: Path, startup_timeout: float = 180, *, workers: int = 1, env: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """`policy-assistant serve [--workers N]` on a free loopback port; stopped (SIGTERM) on exit."""
+    """`policy-assistant serve [--workers N]` on a free loopback port, with `SERVER_ENV` (every load client
+    shares one address, so the per-client rate limit would answer the benchmark with 429); stopped (SIGTERM)
+    on exit."""
     port = _free_port()
     cmd = [sys.executable, "-m", "assistant.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)]
     cmd += ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **SERVER_ENV, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:
