@@ -52,10 +52,15 @@ class ChatCompletionRequest(BaseModel):
         min_length=1,
         description="the last message is the question (role user); earlier turns are the history",
     )
+    # strict, as the schema says: lax mode read "true" or 1 as a boolean and true as a number
     stream: bool = Field(
-        False, description="server-sent events in the OpenAI chunk format, ending data: [DONE]"
+        False,
+        strict=True,
+        description="server-sent events in the OpenAI chunk format, ending data: [DONE]",
     )
-    temperature: float | None = Field(None, description="accepted and ignored: answers are deterministic")
+    temperature: float | None = Field(
+        None, strict=True, description="accepted and ignored: answers are deterministic"
+    )
     stream_options: dict[str, Any] | None = Field(None, description="include_usage adds a final usage chunk")
 
 

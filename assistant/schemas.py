@@ -60,7 +60,8 @@ class AskRequest(BaseModel):
         description=f"the question, 1-{MAX_QUESTION_CHARS} characters, not only whitespace",
     )
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    # strict: JSON true is no count (lax mode read it as 1), nor is the string "3"
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, strict=True)
 
 
 class Citation(BaseModel):

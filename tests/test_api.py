@@ -105,6 +105,7 @@ BAD_JSON = [
     ({"question": "企15", "top_k": 0}, "top_k", "1"),
     ({"question": "企15", "top_k": 21}, "top_k", "20"),
     ({"question": "企15", "top_k": "many"}, "top_k", "integer"),
+    ({"question": "企15", "top_k": True}, "top_k", "integer"),
     ({"question": "企15", "top_k": 2.5}, "top_k", "integer"),
     ({"question": "企15", "topk": 3}, "topk", "unknown field"),
 ]

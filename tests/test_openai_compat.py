@@ -182,6 +182,15 @@ def test_a_body_that_is_not_a_chat_request_is_a_400_in_openais_shape(server: str
     assert r.status_code == 400 and r.json()["error"]["param"] == "model"
 
 
+def test_a_stream_or_temperature_of_the_wrong_type_is_a_400_naming_it(server: str) -> None:
+    for field, value in (("stream", "true"), ("stream", 1), ("temperature", True)):
+        body = {"model": MODEL, "messages": [_user("企15")], field: value}
+        r = httpx.post(f"{server}/v1/chat/completions", json=body, timeout=30)
+        assert r.status_code == 400 and r.json()["error"]["param"] == field, (field, value, r.text)
+    body = {"model": MODEL, "messages": [_user("企15")], "temperature": 0}  # an integer is a number
+    assert httpx.post(f"{server}/v1/chat/completions", json=body, timeout=30).status_code == 200
+
+
 def test_text_parts_of_a_message_make_the_question(client: openai.OpenAI) -> None:
     parts = [{"role": "user", "content": [{"type": "text", "text": OWNER_Q}]}]
     done = client.chat.completions.create(model=MODEL, messages=parts)  # type: ignore[arg-type]
