@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from assistant.hygiene import clean, unencodable
 
@@ -51,6 +51,13 @@ class Turn(BaseModel):
     content: CleanText = Field(max_length=MAX_TURN_CHARS)
 
 
+def _json_integer(v: Any) -> Any:
+    """A JSON integer, 3 or 3.0 as JSON Schema has it: lax mode would read true as 1 and "3" as 3."""
+    if isinstance(v, bool | str):
+        raise ValueError(f"must be an integer, not {v!r}; send a number such as 5")
+    return v
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: CleanText = Field(
@@ -60,8 +67,7 @@ class AskRequest(BaseModel):
         description=f"the question, 1-{MAX_QUESTION_CHARS} characters, not only whitespace",
     )
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
-    # strict: JSON true is no count (lax mode read it as 1), nor is the string "3"
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, strict=True)
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(_json_integer)] | None = None
 
 
 class Citation(BaseModel):
