@@ -162,9 +162,7 @@ SERVER_ENV = {"POLICY_ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}  # the benchmark is
 
 
 @contextlib.contextmanager
-def _server(
-    data_dir: Path, startup_timeout: float = 180, *, workers: int = 1, env: dict[str, str] | None = None
-) -> Iterator[str]:
+def _server(data_dir: Path, startup_timeout: float = 180, *, workers: int = 1) -> Iterator[str]:
     """`policy-assistant serve [--workers N]` on a free loopback port, with `SERVER_ENV` (every load client
     shares one address, so the per-client rate limit would answer the benchmark with 429); stopped (SIGTERM)
     on exit."""
@@ -175,7 +173,7 @@ def _server(
         cmd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, **SERVER_ENV, **(env or {})},
+        env={**os.environ, **SERVER_ENV},
     )
     url = f"http://127.0.0.1:{port}"
     try:
