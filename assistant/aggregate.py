@@ -25,6 +25,8 @@ _NOT_MET = re.compile(
     re.IGNORECASE,
 )
 _MET = re.compile(r"達成した|達成している|達成済|届いた|上回|クリア|\bmet\b|achieved|reached", re.IGNORECASE)
+_RATE_WORD = re.compile(r"達成率|達成度|achievement rate", re.IGNORECASE)
+_LOW = re.compile(r"低|少|悪|最低|ワースト|lowest|worst", re.IGNORECASE)
 _NEW = re.compile(r"新規|新しく始|new\b", re.IGNORECASE)
 MAX_ITEMS = 30
 
@@ -36,6 +38,8 @@ def met(p: ProgressKpi) -> bool | None:
 
 def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> Draft | None:
     """A list answer when the question asks for a set and names no single topic (`topic_left` is False)."""
+    if intent.has("rank") and _RATE_WORD.search(q) and _KPI_WORD.search(q):
+        return _ranked(q, k)
     if topic_left:
         return None
     goals = k.goal_hits(q)
@@ -69,6 +73,44 @@ def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> 
     if d is not None:
         d.derived.append(scope)  # the set's name is the filter read from the catalog
     return d
+
+
+def _ranked(q: str, k: Knowledge) -> Draft | None:
+    """「達成率がいちばん高いKPIは？」: the report's boxes that print a 達成率, highest (or lowest) first. Only
+    printed rates are compared; the boxes without one are named as left out."""
+    rated = [(r, p) for p in k.catalog.progress_kpis if (r := _rate(p.achievement_rate_raw)) is not None]
+    if not rated:
+        return None
+    low = bool(_LOW.search(q))
+    rated.sort(key=lambda x: x[0], reverse=not low)
+    best = [p for r, p in rated if r == rated[0][0]]
+    word = "低い" if low else "高い"
+    d = Draft(
+        lines=[
+            f"実績報告で達成率が印字されている{len(rated)}件のKPIのうち、最も{word}のは"
+            + "、".join(
+                f"「{p.name}」（{p.latest_year_raw or ''}実績{shown(p.latest, p.unit)}、"
+                f"目標（{p.target_year_raw or ''}）{shown(p.target, p.unit)}、達成率{p.achievement_rate_raw}）"
+                for p in best
+            )
+            + "です。",
+            "達成率の順: " + "、".join(f"{p.name} {p.achievement_rate_raw}" for _, p in rated),
+        ]
+    )
+    for _, p in rated:
+        d.evidence.append(progress_evidence(p))
+        d.kpis.append(box_view(p))
+    others = len(k.catalog.progress_kpis) - len(rated)
+    if others:
+        d.lines.append(f"ほかの{others}件は達成率が印字されていないため比べていません。")
+        d.derived.append(f"{others}件")
+    d.derived.append(f"{len(rated)}件")
+    return d
+
+
+def _rate(raw: str | None) -> float | None:
+    m = re.search(r"\d+(?:\.\d+)?", raw or "")
+    return float(m.group(0)) if m else None
 
 
 def _boxes(title: str, chosen: list[ProgressKpi], unknown: list[ProgressKpi]) -> Draft:

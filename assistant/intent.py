@@ -96,6 +96,7 @@ class Attr(StrEnum):
     CHANGE = "change"
     PREVIOUS_YEAR = "previous_year"
     REPORT = "report"  # the progress report as the scope (「報告書の方では？」)
+    RANK = "rank"  # a superlative over a set (「達成率がいちばん高いKPI」)
 
 
 _unknown = sorted(set(_VOCAB) - {a.value for a in Attr})

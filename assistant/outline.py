@@ -86,10 +86,23 @@ class Outline:
         if not content:
             return None
         cands = [sec for sec, toks in self._title_tokens if content <= toks]
+        # of those, the headings that hold most of the question's words, question words too (「基本目標」 over
+        # 「基本姿勢」 for 「基本目標って何？」)
+        asked = set(words)
+        most = max((len(asked & toks) for sec, toks in self._title_tokens if sec in cands), default=0)
+        cands = [sec for sec, toks in self._title_tokens if sec in cands and len(asked & toks) == most]
         with_children = [(sec, kids) for sec in cands if (kids := self._children.get(sec.section_id))]
         if with_children:
             parent, kids = min(with_children, key=lambda x: len(x[0].title))
             return answer_outline(parent, kids, k)
+        by_parent: dict[tuple[str, ...], list] = {}
+        for sec in cands:
+            by_parent.setdefault(tuple(sec.path[:-1]), []).append(sec)
+        groups = [g for g in by_parent.values() if len(g) >= 2]
+        if cands and not groups:
+            return (
+                None  # one heading named whole, without parts: its own text answers, not a look-alike's parts
+            )
         # a heading named by most of the question's words, among others (「第4章に出てくる…5つの柱」), with the
         # number of parts the question counts when it counts them
         scored = [
@@ -100,10 +113,6 @@ class Outline:
         best = max(scored, key=lambda x: x[:2], default=None)
         if best and best[0] >= HEADING_COVERAGE:
             return answer_outline(best[2], best[3], k)
-        by_parent: dict[tuple[str, ...], list] = {}
-        for sec in cands:
-            by_parent.setdefault(tuple(sec.path[:-1]), []).append(sec)
-        groups = [g for g in by_parent.values() if len(g) >= 2]
         if groups:
             group = max(groups, key=len)
             above = next((x for x in k.catalog.sections if x.path == list(group[0].path[:-1])), None)

@@ -17,7 +17,7 @@ from assistant.linker import Link, Linker
 from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
 from ingest.normalize import nfkc
-from ingest.tokenize import content_tokens
+from ingest.tokenize import content_tokens, predicates
 
 __all__ = [
     "kinds_for",
@@ -156,11 +156,15 @@ def about(q: str, ref: str, k: Knowledge, linker: Linker) -> bool:
 
 def _own_words(q: str, k: Knowledge, linker: Linker, known: bool = True) -> list[str]:
     """A follow-up's topic words that could name a subject: (with `known`) used by the corpus, and not so common
-    in it that they name nothing (こと, 事業)."""
+    in it that they name nothing (こと, 事業), and not verbs or adjectives: 「実際どれくらい受けたの？」 asks of
+    the carried 研修, it names no subject of its own."""
+    topic = topic_of(q)
+    asking = predicates(topic)
     return [
         t
-        for t in content_tokens(topic_of(q))
+        for t in content_tokens(topic)
         if t not in linker.generic
+        and t not in asking
         and len(t) > 1
         and (t in k.vocabulary or not known)
         and not k.is_common(t, COMMON_WORD)

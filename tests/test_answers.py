@@ -94,6 +94,26 @@ def test_a_plan_kpi_without_a_report_box_gets_the_report_bullet_that_carries_its
     assert r["answer"].index("394回") < r["answer"].index("13,000")  # the asked actual first
 
 
+def test_a_second_part_asking_with_a_verb_only_asks_of_the_first_parts_kpi(client: TestClient) -> None:
+    """「…R5は実際どれくらい受けたの？」 names no subject of its own (受けた is how it asks): the plan KPI of the first
+    part, and the report bullet that carries its R5 figures."""
+    r = ask(client, "情報セキュリティ研修の受講者、計画の年間目標は何人？R5は実際どれくらい受けたの？")
+    assert r["answerable"] is True
+    assert "300人" in r["answer"] and "218人" in r["answer"] and "183名" in r["answer"]
+
+
+def test_the_highest_printed_achievement_rate_is_ranked_from_the_report_boxes(
+    client: TestClient, assistant: Assistant
+) -> None:
+    boxes = [p for p in assistant.index.catalog.progress_kpis if p.achievement_rate_raw]
+    top = max(boxes, key=lambda p: float(re.sub(r"[^\d.]", "", p.achievement_rate_raw or "")))
+    r = ask(client, "R5の報告書で、達成率がいちばん高かったKPIはどれ？")
+    assert r["answerable"] is True
+    first = r["answer"].split("\n")[0]
+    assert top.name in first and (top.achievement_rate_raw or "") in first
+    assert f"{len(boxes)}件" in first  # only the printed rates are compared, and it says how many
+
+
 def test_a_bullet_that_shares_only_the_subject_is_not_a_kpis_actual(client: TestClient) -> None:
     """The plan's 在宅勤務実施割合 is a share; the report's 在宅勤務実績 is person-days: not the same figure."""
     r = ask(client, "在宅勤務実施割合のR5の実績は何％？")
@@ -128,6 +148,13 @@ def test_glossary_term(client: TestClient) -> None:
 def test_plan_structure_from_its_headings(client: TestClient) -> None:
     r = ask(client, "目標達成の基盤となる取組って何と何？")
     assert "市町村の情報化への支援" in r["answer"] and "県行政の情報化の基盤整備" in r["answer"]
+
+
+def test_a_heading_named_whole_answers_from_its_own_text_not_a_look_alikes_parts(client: TestClient) -> None:
+    """「基本目標」 has no sub-headings; 「基本姿勢」 has four. The question names the first."""
+    r = ask(client, "このポリシーの基本目標って、どんなキャッチフレーズだっけ？")
+    assert r["answerable"] is True
+    assert "誰一人取り残さない" in r["answer"] and "姿勢①" not in r["answer"]
 
 
 def test_a_heading_named_with_its_chapter_and_its_count_answers_with_its_parts(client: TestClient) -> None:
