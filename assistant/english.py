@@ -47,11 +47,8 @@ def _kpi(x: dict[str, Any]) -> str:
             parts.append(f"status: {x['status']}")
         return ", ".join(parts) + "."
     targets = ", ".join(f"{_fy(lab)} {_raw(q)}" for lab, q in (x.get("targets") or {}).items())
-    base = (
-        f"baseline {_raw(x.get('baseline'))} (as of {x.get('baseline_date_raw')})"
-        if x.get("baseline")
-        else ""
-    )
+    date = f" (as of {x['baseline_date_raw']})" if x.get("baseline_date_raw") else ""
+    base = f"baseline {_raw(x.get('baseline'))}{date}" if x.get("baseline") else ""
     return (
         f"Plan KPI 「{x['item']}」: "
         + "; ".join(b for b in (base, f"targets {targets}" if targets else "") if b)

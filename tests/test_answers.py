@@ -126,6 +126,7 @@ def test_a_bullet_that_shares_only_the_subject_is_not_a_kpis_actual(client: Test
         "オープンデータみやぎで一番ダウンロードされているデータセットは？",
         "Miyagi Pitch Contestで優勝したチームはどこ？",
         "宮城のマイナンバーカード交付率って、他の都道府県と比べて高いほう？低いほう？",
+        "みやぎハイパーウェブの通信速度はどのくらい？",  # an amount, from a bullet that only names the network
     ],
 )
 def test_an_answer_without_the_asked_kind_of_thing_is_not_sent(client: TestClient, question: str) -> None:
