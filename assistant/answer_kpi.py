@@ -94,6 +94,11 @@ def answer_kpi(
     )  # 「交付率は？」: the plan's figures and the latest actual
     want_plan = intent.has("target", "baseline", "kpi", "figure") or not want_actual
     plan_kpis = _distinct_kpis(plan_kpis)
+    # a baseline asked of a plan KPI that prints none as a figure (「（実証事業）」): the report box's baseline
+    show_boxes = show_boxes or (
+        intent.has("baseline", "baseline_date")
+        and any(x.baseline is None or x.baseline.value is None for x in plan_kpis)
+    )
     missing_year = False
     for kpi in plan_kpis:
         d.kpis.append(kpi_view(k.catalog, kpi))
@@ -139,7 +144,9 @@ def answer_kpi(
         plan = k.kpi_by_id.get(p.plan_kpi_id or "")
         if plan and plan.baseline and p.baseline and plan.baseline.value != p.baseline.value:
             d.lines.append(
-                f"なお、計画の現状値は{shown(plan.baseline, plan.unit)}（{plan.baseline_date_raw}時点）で、"
+                f"なお、計画の現状値は{shown(plan.baseline, plan.unit)}"
+                + (f"（{plan.baseline_date_raw}時点）" if plan.baseline_date_raw else "")
+                + "で、"
                 f"実績報告の基準値（{p.baseline_year_raw}: {shown(p.baseline, p.unit)}）と異なります。"
             )
             d.evidence.append(kpi_evidence(plan))

@@ -114,6 +114,16 @@ def test_the_highest_printed_achievement_rate_is_ranked_from_the_report_boxes(
     assert f"{len(boxes)}件" in first  # only the printed rates are compared, and it says how many
 
 
+def test_a_baseline_the_plan_does_not_print_as_a_figure_comes_from_the_report_box(client: TestClient) -> None:
+    """The plan KPI's 現状値 is （実証事業）; the report box prints a baseline year and figure: both are given."""
+    first = ask(client, "モバイルワーク実施数のR5実績は？")
+    history = [{"role": "user", "content": "モバイルワーク実施数のR5実績は？"}]
+    history.append({"role": "assistant", "content": first["answer"]})
+    r = ask(client, "基準値は？", history)
+    assert r["answerable"] is True
+    assert "（実証事業）" in r["answer"] and "R3の280人" in r["answer"] and "None" not in r["answer"]
+
+
 def test_a_bullet_that_shares_only_the_subject_is_not_a_kpis_actual(client: TestClient) -> None:
     """The plan's 在宅勤務実施割合 is a share; the report's 在宅勤務実績 is person-days: not the same figure."""
     r = ask(client, "在宅勤務実施割合のR5の実績は何％？")
