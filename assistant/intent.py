@@ -97,6 +97,7 @@ class Attr(StrEnum):
     PREVIOUS_YEAR = "previous_year"
     REPORT = "report"  # the progress report as the scope (「報告書の方では？」)
     RANK = "rank"  # a superlative over a set (「達成率がいちばん高いKPI」)
+    PENDING = "pending"  # the plan's measures without content yet (「（調整中）の施策は？」)
 
 
 _unknown = sorted(set(_VOCAB) - {a.value for a in Attr})

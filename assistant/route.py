@@ -74,6 +74,10 @@ class Router(Lookup):
             d = answer_as_of(k)
             if d.lines:
                 return d, related
+        if intent.has("pending") and not ids:  # 「（調整中）の施策は？」: a list, whichever word asks for it
+            pending = self._pending(q, k)
+            if pending:
+                return pending, related
         if intent.has("which_measure"):
             owned = answer_which_measure(k, self._best_kpi_hit(q, hits, ("kpi", "progress_kpi")))
             if owned:
@@ -245,13 +249,20 @@ class Router(Lookup):
             intent.has("list", "count") or (intent.asks and re.search(r"施策|どれ|何", q))
         ):  # a list is asked for, not 「…する施策があるって聞いた」
             ms = [m for m in k.catalog.measures if m.goal in goals]
-            if re.search(r"調整中", q):
+            if intent.has("pending"):
                 ms = [m for m in ms if m.placeholder]
             if ms:
                 return answer_list(k, f"「{goals[0]}」の主な個別施策", ms)
         if intent.has("list"):  # 「セキュリティ関係の施策は？」: the measures whose names hold the topic
             return self._topic_list(q, k)
         return None
+
+    def _pending(self, q: str, k: Knowledge) -> Draft | None:
+        """The measures the plan prints without content (its placeholder rows), of the goals the question names."""
+        goals = k.goal_hits(q)
+        ms = [m for m in k.catalog.measures if m.placeholder and (not goals or m.goal in goals)]
+        scope = f"「{goals[0]}」" if goals else "計画"
+        return answer_list(k, f"{scope}で内容が（調整中）となっている施策", ms) if ms else None
 
     def scope(self, q: str, d: Draft, k: Knowledge) -> Draft:
         """A question about a place the cited records do not mention (another city or prefecture) is not answered

@@ -190,6 +190,19 @@ def test_a_list_by_topic_gives_the_measures_whose_names_hold_it(client: TestClie
     assert all(m in r["answer"] for m in ("企6", "企7", "企9", "教6"))
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["計画で（調整中）になっている施策はどれ？", "Which measures are still to be decided in the plan?"],
+)
+def test_the_measures_printed_without_content_are_listed_from_the_catalog(
+    client: TestClient, assistant: Assistant, question: str
+) -> None:
+    pending = [m.measure_id for m in assistant.index.catalog.measures if m.placeholder]
+    r = ask(client, question)
+    assert r["answerable"] is True and pending
+    assert all(mid in r["answer"] for mid in pending)
+
+
 def test_measures_of_a_department(client: TestClient) -> None:
     r = ask(client, "警察本部が担当している施策は？")
     assert all(m in r["answer"] for m in ("警2", "警3", "企・警12"))
