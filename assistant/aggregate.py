@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.answer import answer_list
 from assistant.catalog import box_view, kpi_view
 from assistant.draft import Draft, Evidence, kpi_evidence, progress_evidence, shown
 from assistant.intent import Intent
@@ -16,7 +17,7 @@ from assistant.knowledge import Knowledge
 from assistant.status import box_status
 from ingest.records import Catalog, Initiative, PlanKpi, ProgressKpi
 
-__all__ = ["answer_aggregate", "met"]
+__all__ = ["answer_aggregate", "answer_pending", "met"]
 
 _KPI_WORD = re.compile(r"KPI|指標|indicators?", re.IGNORECASE)
 _INITIATIVE_WORD = re.compile(r"取組|取り組み|主要取組|initiatives?", re.IGNORECASE)
@@ -73,6 +74,14 @@ def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> 
     if d is not None:
         d.derived.append(scope)  # the set's name is the filter read from the catalog
     return d
+
+
+def answer_pending(q: str, k: Knowledge) -> Draft | None:
+    """The measures the plan prints without content (its placeholder rows), of the goals the question names."""
+    goals = k.goal_hits(q)
+    ms = [m for m in k.catalog.measures if m.placeholder and (not goals or m.goal in goals)]
+    scope = f"「{goals[0]}」" if goals else "計画"
+    return answer_list(k, f"{scope}で内容が（調整中）となっている施策", ms) if ms else None
 
 
 def _ranked(q: str, k: Knowledge) -> Draft | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.aggregate import answer_aggregate
+from assistant.aggregate import answer_aggregate, answer_pending
 from assistant.answer import (
     answer_as_of,
     answer_glossary,
@@ -75,7 +75,7 @@ class Router(Lookup):
             if d.lines:
                 return d, related
         if intent.has("pending") and not ids:  # 「（調整中）の施策は？」: a list, whichever word asks for it
-            pending = self._pending(q, k)
+            pending = answer_pending(q, k)
             if pending:
                 return pending, related
         if intent.has("which_measure"):
@@ -256,13 +256,6 @@ class Router(Lookup):
         if intent.has("list"):  # 「セキュリティ関係の施策は？」: the measures whose names hold the topic
             return self._topic_list(q, k)
         return None
-
-    def _pending(self, q: str, k: Knowledge) -> Draft | None:
-        """The measures the plan prints without content (its placeholder rows), of the goals the question names."""
-        goals = k.goal_hits(q)
-        ms = [m for m in k.catalog.measures if m.placeholder and (not goals or m.goal in goals)]
-        scope = f"「{goals[0]}」" if goals else "計画"
-        return answer_list(k, f"{scope}で内容が（調整中）となっている施策", ms) if ms else None
 
     def scope(self, q: str, d: Draft, k: Knowledge) -> Draft:
         """A question about a place the cited records do not mention (another city or prefecture) is not answered
