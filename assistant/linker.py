@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from ingest.chunk import initiative_refs
 from ingest.normalize import nfkc
@@ -87,11 +91,24 @@ def _entities(cat: Catalog) -> list[Entity]:
 
 
 class Linker:
-    """Links text to catalog entities; built once per index."""
+    """Links text to catalog entities; built once per index.
 
-    def __init__(self, catalog: Catalog, generic: set[str]) -> None:
+    With `embed_query` and `embed_names` (the index's embedder), `dense` links text written in another language
+    than the records (an English question) to the entities whose *names* embed closest: the bigram scores cannot
+    overlap there. The names are embedded on first use."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        generic: set[str],
+        embed_query: Callable[[str], Sequence[float]] | None = None,
+        embed_names: Callable[[list[str]], list[list[float]]] | None = None,
+    ) -> None:
         self.entities = _entities(catalog)
         self.generic = generic
+        self._embed_query, self._embed_names = embed_query, embed_names
+        self._name_vectors: np.ndarray | None = None
+        self._vectors_lock = threading.Lock()
         df: dict[str, int] = defaultdict(int)
         self._grams = [bigrams(e.text) for e in self.entities]
         self._by_ref: dict[str, list[int]] = defaultdict(list)
@@ -148,6 +165,21 @@ class Linker:
                 out.append(link)
         out.sort(key=lambda x: -x.score)
         return out[:top]
+
+    def dense(
+        self, text: str, kinds: tuple[str, ...] | None = None, top: int = 2
+    ) -> list[tuple[Entity, float]]:
+        """The entities whose names embed closest to `text` (cosine), closest first; [] without an embedder."""
+        if self._embed_query is None or self._embed_names is None:
+            return []
+        with self._vectors_lock:
+            if self._name_vectors is None:
+                vecs = np.asarray(self._embed_names([e.name for e in self.entities]), dtype=np.float32)
+                self._name_vectors = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+        q = np.asarray(self._embed_query(text), dtype=np.float32)
+        sims = self._name_vectors @ (q / max(float(np.linalg.norm(q)), 1e-9))
+        order = [i for i in np.argsort(-sims) if not kinds or self.entities[i].kind in kinds]
+        return [(self.entities[i], float(sims[i])) for i in order[:top]]
 
     def _score(self, i: int, q: set[str], raw: set[str], q_total: float, text: str) -> Link | None:
         e, names = self.entities[i], self._names[i]

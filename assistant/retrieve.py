@@ -111,6 +111,10 @@ class HybridSearcher:
         )  # ties broken the same way every build
         return hits[:k]
 
+    def embed_query(self, text: str) -> tuple[float, ...]:
+        """The query vector of `text` as the dense ranker embeds it (cached)."""
+        return self._embed(text[:QUERY_EMBED_CHARS])
+
     def _embed_query(self, text: str) -> tuple[float, ...]:
         return tuple(embed_query(self.index.embedder, text))
 

@@ -27,6 +27,8 @@ from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
 from assistant.schemas import AskRequest, AskResponse
+from assistant.subjects import dense_pins
+from ingest.embed import embed_documents
 from ingest.index import Index, current_index_dir, open_index
 from ingest.tokenize import tokenize
 
@@ -106,7 +108,12 @@ class _Engine:
         self.searcher = HybridSearcher(index)
         self.k = Knowledge(index.catalog, index.lexical.doc_tokens, index.sources)
         self.generic = self.k.question_words(set(tokenize(_GENERIC)))
-        self.linker = Linker(index.catalog, self.generic)
+        self.linker = Linker(
+            index.catalog,
+            self.generic,
+            embed_query=self.searcher.embed_query,
+            embed_names=lambda names: embed_documents(index.embedder, names),
+        )
         self.router = Router(self.searcher, self.k, self.generic, self.linker)
         self.gate = Gate.load()
         self.owner_names = tuple(self.k.departments)
@@ -123,6 +130,8 @@ class _Engine:
                     part = replace(part, pins=subject_from(before.kpis, part, self.k, self.linker))
                 elif before.answerable:
                     part = answered_about(before.measures, part, self.k, self.linker)
+            if query.english and not (part.pins or part.ids or part.carried):  # named by the names' vectors
+                part = replace(part, pins=dense_pins(part.text, self.linker, part.intent, bool(req.history)))
             hits = self._hits(part, req.top_k)
             draft, related = self.router.route(part, hits)
             out.append((part, self.router.scope(part.text, draft, self.k), related, hits))

@@ -145,6 +145,16 @@ def test_an_answer_without_the_asked_kind_of_thing_is_not_sent(client: TestClien
     assert r["answerable"] is False
 
 
+def test_an_english_question_finds_a_report_box_whose_japanese_name_it_shares_no_word_with(
+    client: TestClient, assistant: Assistant
+) -> None:
+    """「ノーコードツールアプリ開発による事務作業削減時間」 shares no bigram with the English: the names' vectors link it."""
+    box = next(p for p in assistant.index.catalog.progress_kpis if "ノーコード" in p.name)
+    r = ask(client, "How many hours did the no-code apps save in FY2023?")
+    assert r["answerable"] is True
+    assert box.latest is not None and box.latest.raw in r["answer"][:200]
+
+
 def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
     r = ask(client, "Which department is in charge of the free public Wi-Fi measure?")
     assert r["answerable"] is True and "情報政策課" in r["answer"]

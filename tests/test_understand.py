@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.facts import answer_claim, answer_which_measure, change_line
+from assistant.intent import detect
 from assistant.knowledge import Knowledge
 from assistant.linker import Entity, Link, Linker
 from assistant.query import split_parts, understand
@@ -16,7 +17,7 @@ from assistant.retrieve import Hit
 from assistant.schemas import Turn
 from assistant.service import _GENERIC
 from assistant.status import Status, box_status, plan_status
-from assistant.subjects import longest
+from assistant.subjects import dense_pins, longest
 from assistant.verify import missing_asked
 from ingest.chunk import build_chunks
 from ingest.records import (
@@ -385,3 +386,32 @@ def test_likewise_opens_a_follow_up_but_refers_to_nothing():
 
     assert not detect("では、同じく中小企業向けのセミナーには何人が参加しましたか？").anaphoric
     assert detect("同じ施策の担当は？").anaphoric
+
+
+def test_an_english_part_names_the_record_whose_name_embeds_closest_among_the_kinds_that_hold_the_answer(
+    catalog,
+):
+    """The records' names are Japanese: an English question shares no bigram with them. With the embedder's vectors
+    (here a fake one that maps the words to axes) the closest name of a kind that holds what is asked is linked,
+    and only when it is close enough; a follow-up that says "it" keeps the conversation's subject."""
+    axes = {"無線": 0, "wireless": 0, "会議": 1, "meeting": 1, "届出": 2, "filing": 2, "parking": 3}
+
+    def vec(text: str) -> list[float]:
+        v = [0.01, 0.01, 0.01, 0.01]
+        for word, axis in axes.items():
+            if word in text.lower():
+                v[axis] += 1.0
+        return v
+
+    linker = Linker(
+        catalog, set(tokenize(_GENERIC)), embed_query=vec, embed_names=lambda ns: [vec(n) for n in ns]
+    )
+    assert dense_pins(
+        "What is the target for the wireless sites?", linker, detect("What is the target?")
+    ) == ("plan:kpi:01",)
+    actual = detect("How many bodies introduced filing in FY2023?")
+    assert dense_pins("How many bodies introduced filing in FY2023?", linker, actual) == ("rep:kpi:01",)
+    assert dense_pins("What is the target for parking?", linker, detect("What is the target?")) == ()  # far
+    it = detect("What is its target?")
+    assert dense_pins("What is its target?", linker, it, follow_up=True) == ()
+    assert Linker(catalog, set()).dense("wireless") == []  # no embedder, no dense link
