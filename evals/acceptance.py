@@ -19,14 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBE3", "PROBE4", "PROBES", "PARAPHRASES"]
+__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBE3", "PROBE4", "PROBE5", "PROBES", "PARAPHRASES"]
 
 ACCEPTANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "evals" / "acceptance.jsonl"
 PROBE = Path(__file__).resolve().parent / "probe.jsonl"  # a second outside sample (evals/README.md)
 PROBE2 = Path(__file__).resolve().parent / "probe2.jsonl"  # a third, by another writer (evals/README.md)
 PROBE3 = Path(__file__).resolve().parent / "probe3.jsonl"  # unanswerable questions and look-alikes (README)
 PROBE4 = Path(__file__).resolve().parent / "probe4.jsonl"  # two more writers, the weakest kinds (README)
-PROBES = (PROBE, PROBE2, PROBE3, PROBE4)
+PROBE5 = Path(__file__).resolve().parent / "probe5.jsonl"  # everyday words; a planner's compound questions
+PROBES = (PROBE, PROBE2, PROBE3, PROBE4, PROBE5)
 PARAPHRASES = (  # two rewordings per odd line: of acceptance and probe, of probe2 and probe3
     Path(__file__).resolve().parent / "paraphrases.jsonl",
     Path(__file__).resolve().parent / "paraphrases2.jsonl",
