@@ -69,6 +69,7 @@ class Query:
     text: str
     parts: tuple[Part, ...] = field(default_factory=tuple)
     english: bool = False
+    follow_up: bool = False  # asked after earlier turns
 
 
 def _latin_share(q: str) -> float:
@@ -272,4 +273,4 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
                 context=last_user,
                 carried=True,
             )
-    return Query(q, tuple(parts), english)
+    return Query(q, tuple(parts), english, bool(history))

@@ -1,9 +1,8 @@
 """The answering service: question (+ history) -> grounded, cited, verified answer, or an honest abstention.
 
 It only orchestrates the steps, each its own module: understand (assistant/query.py: parts, attributes, linked
-subjects, follow-ups) -> retrieve (assistant/retrieve.py) -> route and compose each part (assistant/route.py,
-assistant/lookup.py, assistant/answer.py) -> verify and respond (assistant/respond.py).
-"""
+subjects, follow-ups; assistant/vectors.py) -> retrieve (assistant/retrieve.py) -> route and compose each part
+(assistant/route.py, lookup.py, answer.py) -> verify and respond (assistant/respond.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
 from assistant.schemas import AskRequest, AskResponse
-from assistant.subjects import dense_pins
+from assistant.vectors import vector_pins
 from ingest.embed import embed_documents
 from ingest.index import Index, current_index_dir, open_index
 from ingest.tokenize import tokenize
@@ -130,9 +129,13 @@ class _Engine:
                     part = replace(part, pins=subject_from(before.kpis, part, self.k, self.linker))
                 elif before.answerable:
                     part = answered_about(before.measures, part, self.k, self.linker)
-            if query.english and not (part.pins or part.ids or part.carried):  # named by the names' vectors
-                part = replace(part, pins=dense_pins(part.text, self.linker, part.intent, bool(req.history)))
             hits = self._hits(part, req.top_k)
+            free = not (part.pins or part.ids or part.carried)  # described in words of its own, or in English
+            if free and (
+                pins := vector_pins(claim_free(part, self.k), part.intent, hits, query, self.linker)
+            ):
+                part = replace(part, pins=pins)
+                hits = self._hits(part, req.top_k)
             draft, related = self.router.route(part, hits)
             out.append((part, self.router.scope(part.text, draft, self.k), related, hits))
         return query, out

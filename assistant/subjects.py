@@ -10,9 +10,7 @@ actual it carries: `assistant/join.py`).
 
 from __future__ import annotations
 
-import re
-
-from assistant.intent import Attr, Intent, topic_of
+from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for
 from assistant.knowledge import Knowledge, squash
 from assistant.linker import Link, Linker
@@ -25,7 +23,6 @@ __all__ = [
     "kinds_for",
     "own_pins",
     "longest",
-    "dense_pins",
     "conversation_subject",
     "names_other",
     "about",
@@ -103,40 +100,6 @@ def own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[s
         if named:
             return (longest(named).entity.ref,)
     return ()
-
-
-# the attributes a record holds: a question asking one of them in another language is linked by its names' vectors
-_RECORD_ASKS = (
-    "owner",
-    "start_year",
-    "target",
-    "baseline",
-    "baseline_date",
-    "actual",
-    "met",
-    "kpi",
-    "change",
-    "figure",
-)
-_FIGURE_KINDS = ("kpi", "progress_kpi", "initiative")
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]{2,}")
-# cosine of an English part to the closest record name (multilingual-e5, query vs passage) for it to name that
-# record; chosen on the development halves: 0.78-0.82 all fix more than they break, 0.80 is the middle
-DENSE_NAME = 0.80
-
-
-def dense_pins(text: str, linker: Linker, intent: Intent, follow_up: bool = False) -> tuple[str, ...]:
-    """The record an English part names, when the records' names cannot share its words: the record name closest
-    to it in the embedder's space, among the kinds that hold what it asks, if close enough (`DENSE_NAME`). A part
-    that gives a Japanese name, or in a conversation says "it", is linked as it is (by the bigram linker, or by
-    what it refers to)."""
-    if not intent.has(*_RECORD_ASKS) or (follow_up and intent.anaphoric) or _JAPANESE.search(text):
-        return ()
-    kinds = tuple(x for x in kinds_for(intent) if x not in ("glossary", "totals"))
-    if intent.asks <= {Attr.FIGURE, Attr.ACTUAL, Attr.COUNT}:  # a figure: a KPI's or a bullet's, no measure's
-        kinds = tuple(x for x in kinds if x in _FIGURE_KINDS) or _FIGURE_KINDS
-    near = linker.dense(text, kinds, top=1)
-    return (near[0][0].ref,) if near and near[0][1] >= DENSE_NAME else ()
 
 
 def longest(named: list[Link]) -> Link:

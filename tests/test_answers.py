@@ -155,6 +155,16 @@ def test_an_english_question_finds_a_report_box_whose_japanese_name_it_shares_no
     assert box.latest is not None and box.latest.raw in r["answer"][:200]
 
 
+def test_a_record_described_in_everyday_words_is_found_when_both_views_agree(
+    client: TestClient, assistant: Assistant
+) -> None:
+    """「会議の記録づくりにかかる時間を減らすやつ」 names 「議事録作成の削減時間」 by none of its words."""
+    box = next(p for p in assistant.index.catalog.progress_kpis if "議事録" in p.name)
+    r = ask(client, "会議の記録づくりの時間を減らす取組、目標は達成した？")
+    assert r["answerable"] is True
+    assert box.latest is not None and box.latest.raw in r["answer"][:200]
+
+
 def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
     r = ask(client, "Which department is in charge of the free public Wi-Fi measure?")
     assert r["answerable"] is True and "情報政策課" in r["answer"]

@@ -17,7 +17,8 @@ from assistant.retrieve import Hit
 from assistant.schemas import Turn
 from assistant.service import _GENERIC
 from assistant.status import Status, box_status, plan_status
-from assistant.subjects import dense_pins, longest
+from assistant.subjects import longest
+from assistant.vectors import agreed_pins, dense_pins
 from assistant.verify import missing_asked
 from ingest.chunk import build_chunks
 from ingest.records import (
@@ -415,3 +416,27 @@ def test_an_english_part_names_the_record_whose_name_embeds_closest_among_the_ki
     it = detect("What is its target?")
     assert dense_pins("What is its target?", linker, it, follow_up=True) == ()
     assert Linker(catalog, set()).dense("wireless") == []  # no embedder, no dense link
+
+
+def test_a_japanese_part_describing_a_record_in_its_own_words_is_linked_when_retrieval_agrees(catalog):
+    """「会議を遠くからやる仕組みの担当は？」 shares no name bigram with 「遠隔会議システムの活用」; its closest name in
+    the embedder's space is linked only when the retrieval ranks that record's chunk first too, and never for a
+    yes/no check (the claim decides what it is about)."""
+    axes = {"遠隔会議": 0, "遠くから": 0, "無線": 1, "電波": 1}
+
+    def vec(text: str) -> list[float]:
+        v = [0.01, 0.01, 0.01]
+        for word, axis in axes.items():
+            if word in text:
+                v[axis] += 1.0
+        return v
+
+    linker = Linker(
+        catalog, set(tokenize(_GENERIC)), embed_query=vec, embed_names=lambda ns: [vec(n) for n in ns]
+    )
+    owner = detect("会議を遠くからやる仕組みの担当は？")
+    meeting = next(e.ref for e in linker.entities if e.name == "遠隔会議システムの活用")
+    assert agreed_pins("会議を遠くからやる仕組みの担当は？", linker, owner, {meeting}) == (meeting,)
+    assert agreed_pins("会議を遠くからやる仕組みの担当は？", linker, owner, {"other"}) == ()  # no agreement
+    claim = detect("会議を遠くからやる仕組みは見本課の担当で合ってる？")
+    assert agreed_pins("会議を遠くからやる仕組みは見本課の担当で合ってる？", linker, claim, {meeting}) == ()
