@@ -95,7 +95,7 @@ class Linker:
 
     With `embed_query` and `embed_names` (the index's embedder), `dense` links text written in another language
     than the records (an English question) to the entities whose *names* embed closest: the bigram scores cannot
-    overlap there. The names are embedded on first use."""
+    overlap there. The names are embedded in the background as soon as the linker is built."""
 
     def __init__(
         self,
@@ -109,6 +109,8 @@ class Linker:
         self._embed_query, self._embed_names = embed_query, embed_names
         self._name_vectors: np.ndarray | None = None
         self._vectors_lock = threading.Lock()
+        if embed_query is not None and embed_names is not None:  # ready before the first question needs them
+            threading.Thread(target=self._vectors, name="linker-name-vectors", daemon=True).start()
         df: dict[str, int] = defaultdict(int)
         self._grams = [bigrams(e.text) for e in self.entities]
         self._by_ref: dict[str, list[int]] = defaultdict(list)
@@ -172,14 +174,23 @@ class Linker:
         """The entities whose names embed closest to `text` (cosine), closest first; [] without an embedder."""
         if self._embed_query is None or self._embed_names is None:
             return []
-        with self._vectors_lock:
-            if self._name_vectors is None:
-                vecs = np.asarray(self._embed_names([e.name for e in self.entities]), dtype=np.float32)
-                self._name_vectors = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
         q = np.asarray(self._embed_query(text), dtype=np.float32)
-        sims = self._name_vectors @ (q / max(float(np.linalg.norm(q)), 1e-9))
+        sims = self._vectors() @ (q / max(float(np.linalg.norm(q)), 1e-9))
         order = [i for i in np.argsort(-sims) if not kinds or self.entities[i].kind in kinds]
         return [(self.entities[i], float(sims[i])) for i in order[:top]]
+
+    def _vectors(self) -> np.ndarray:
+        """The entities' name vectors, unit length (embedded once, by whichever thread asks first)."""
+        with self._vectors_lock:
+            if self._name_vectors is None:
+                assert self._embed_names is not None
+                names = [e.name for e in self.entities]  # in small batches: a question may queue between them
+                vecs = np.asarray(
+                    [v for i in range(0, len(names), 16) for v in self._embed_names(names[i : i + 16])],
+                    dtype=np.float32,
+                ).reshape(len(names), -1)
+                self._name_vectors = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+            return self._name_vectors
 
     def _score(self, i: int, q: set[str], raw: set[str], q_total: float, text: str) -> Link | None:
         e, names = self.entities[i], self._names[i]
