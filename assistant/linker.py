@@ -110,7 +110,7 @@ class Linker:
         self._name_vectors: np.ndarray | None = None
         self._vectors_lock = threading.Lock()
         if embed_query is not None and embed_names is not None:  # ready before the first question needs them
-            threading.Thread(target=self._vectors, name="linker-name-vectors", daemon=True).start()
+            threading.Thread(target=self._prepare, name="linker-name-vectors", daemon=True).start()
         df: dict[str, int] = defaultdict(int)
         self._grams = [bigrams(e.text) for e in self.entities]
         self._by_ref: dict[str, list[int]] = defaultdict(list)
@@ -178,6 +178,13 @@ class Linker:
         sims = self._vectors() @ (q / max(float(np.linalg.norm(q)), 1e-9))
         order = [i for i in np.argsort(-sims) if not kinds or self.entities[i].kind in kinds]
         return [(self.entities[i], float(sims[i])) for i in order[:top]]
+
+    def _prepare(self) -> None:
+        """The background embedding; a failure (the process exiting under it) leaves it to the first `dense` call."""
+        try:
+            self._vectors()
+        except Exception:  # noqa: BLE001 - retried, and reported, on first use
+            return
 
     def _vectors(self) -> np.ndarray:
         """The entities' name vectors, unit length (embedded once, by whichever thread asks first)."""
