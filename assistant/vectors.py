@@ -70,7 +70,7 @@ def agreed_pins(text: str, linker: Linker, intent: Intent, top_refs: set[str]) -
     「議事録作成の削減時間」): the record name closest to it in the embedder's space, among the kinds that hold what
     it asks, when the retrieval of the part ranks that record's chunk first too (`top_refs`): two views agree. A
     yes/no check is linked by what it claims, not here."""
-    if not intent.has(*_RECORD_ASKS) or intent.has("claim"):
+    if not intent.has(*_RECORD_ASKS, "what") or intent.has("claim"):
         return ()
     kinds = tuple(x for x in kinds_for(intent) if x not in ("glossary", "totals"))
     if intent.asks <= {Attr.FIGURE, Attr.ACTUAL, Attr.COUNT}:

@@ -438,5 +438,7 @@ def test_a_japanese_part_describing_a_record_in_its_own_words_is_linked_when_ret
     meeting = next(e.ref for e in linker.entities if e.name == "遠隔会議システムの活用")
     assert agreed_pins("会議を遠くからやる仕組みの担当は？", linker, owner, {meeting}) == (meeting,)
     assert agreed_pins("会議を遠くからやる仕組みの担当は？", linker, owner, {"other"}) == ()  # no agreement
+    what = detect("会議を遠くからやる仕組みってどんなもの？")
+    assert agreed_pins("会議を遠くからやる仕組みってどんなもの？", linker, what, {meeting}) == (meeting,)
     claim = detect("会議を遠くからやる仕組みは見本課の担当で合ってる？")
     assert agreed_pins("会議を遠くからやる仕組みは見本課の担当で合ってる？", linker, claim, {meeting}) == ()
