@@ -27,6 +27,7 @@ __all__ = ["Lookup", "MIN_COVERAGE", "LOW_COVERAGE", "abstain", "latin_share", "
 
 MIN_COVERAGE = 0.5
 LOW_COVERAGE = 0.34
+HEADING_NAMED = 0.6  # a question holding this share of a heading's words names the passage under it
 
 
 class Lookup:
@@ -211,6 +212,8 @@ class Lookup:
                 (  # a passage without the asked kind of thing (a date for 「いつ」) would not be sent: it comes last
                     bool(asked and holds_type(asked[0], without(h.chunk.text, self.area), q)),
                     round(k.coverage(q, h.chunk.text, self.generic), 1),
+                    # then the passage under a heading the question names (「…宣言」 over 「重点目標」 quoting it)
+                    h.chunk.kind == "section" and _heading_named(q, h.chunk.section or "", k),
                     missing_asked(q, [h.chunk.text]) is None,  # 「何件？」: one that prints a count in 件
                     prefer.get(h.chunk.kind, 0),
                     -i,
@@ -220,7 +223,7 @@ class Lookup:
                 if self._confident(q, h, i) and (h.chunk.kind in prefer or not intent.has("count_items"))
             ),
             # an English question's words cannot overlap the Japanese passages: the retrievers' order decides
-            key=(lambda x: x[4]) if latin_share(q) > 0.5 else (lambda x: x[:5]),
+            key=(lambda x: x[5]) if latin_share(q) > 0.5 else (lambda x: x[:6]),
             reverse=True,
         )
         for *_, h in ranked:
@@ -248,6 +251,12 @@ class Lookup:
         if len(named) < 2:
             return None
         return answer_list(k, f"名称に「{'・'.join(topic)}」を含む施策", named)
+
+
+def _heading_named(q: str, section: str, k: Knowledge) -> bool:
+    """Does the question hold most of the words of the passage's own heading (the last of its heading path)?"""
+    heading = section.rsplit(" > ", 1)[-1]
+    return bool(heading) and k.coverage(heading, q) >= HEADING_NAMED
 
 
 def abstain(text: str) -> Draft:

@@ -188,6 +188,15 @@ def test_a_heading_named_whole_answers_from_its_own_text_not_a_look_alikes_parts
     assert "誰一人取り残さない" in r["answer"] and "姿勢①" not in r["answer"]
 
 
+def test_of_two_passages_that_both_answer_the_one_under_the_heading_the_question_names_wins(
+    client: TestClient,
+) -> None:
+    """The 重点目標 paragraph quotes the declaration and prints years; the declaration's own section dates it."""
+    r = ask(client, "デジタルファースト宣言を県が出したのはいつ？")
+    assert r["answerable"] is True
+    assert "令和２年９月１４日" in r["answer"][:200]
+
+
 def test_a_heading_named_with_its_chapter_and_its_count_answers_with_its_parts(client: TestClient) -> None:
     r = ask(client, "第4章で挙げている官民データ計画の5つの柱って何？")
     assert r["answerable"] is True
