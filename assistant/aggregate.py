@@ -70,7 +70,10 @@ def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> 
         label = "目標に達している" if want else "目標に達していない"
         d: Draft | None = _boxes(f"{scope}で{label}KPI（実績報告）", chosen, unknown)
     else:
-        d = _kpis(k.catalog, f"{scope}のKPI", plans, [p for p in boxes if not p.plan_kpi_id])
+        if intent.has("report"):  # 「報告書のKPIは？」: the report's boxes, not the plan's rows
+            d = _kpis(k.catalog, f"{scope}の実績報告のKPI", [], boxes)
+        else:
+            d = _kpis(k.catalog, f"{scope}のKPI", plans, [p for p in boxes if not p.plan_kpi_id])
     if d is not None:
         d.derived.append(scope)  # the set's name is the filter read from the catalog
     return d
@@ -143,6 +146,9 @@ def _kpis(cat: Catalog, title: str, plans: list[PlanKpi], boxes: list[ProgressKp
     if not plans and not boxes:
         return None
     d = Draft(lines=[f"{title}は次のとおりです。"])
+    count = len({x.item for x in plans}) + len(boxes)
+    d.lines[0] = f"{title}は次の{count}件です。"
+    d.derived.append(f"{count}件")
     seen: set[str] = set()
     for x in plans[:MAX_ITEMS]:
         if x.item in seen:

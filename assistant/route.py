@@ -36,7 +36,7 @@ NAMED_THING = 0.5  # a part naming half of some record's name asks about that th
 # these name a KPI figure (a baseline's date too: 「その値はいつ時点？」); 「率」「何件」 alone may ask a description
 NAMED_KPI_ASKS = ("target", "baseline", "kpi", "actual", "met", "baseline_date")
 KPI_ASKS = (*NAMED_KPI_ASKS, "figure")
-_SET_WORDS = "主な ある 有る ない 何 どんな 教える 見る 知る ください KPI 指標 取組 主要 新規 達成 届く 未達 下回る 上回る クリア 一覧 見せる リスト 全て どれ 重点 基盤 状況 R5 R6 年度 実績 目標 担当 する いる ない"
+_SET_WORDS = "報告書 実績報告 載る 載ってる 主な ある 有る ない 何 どんな 教える 見る 知る ください KPI 指標 取組 主要 新規 達成 届く 未達 下回る 上回る クリア 一覧 見せる リスト 全て どれ 重点 基盤 状況 R5 R6 年度 実績 目標 担当 する いる ない"
 
 
 class Router(Lookup):
@@ -150,9 +150,12 @@ class Router(Lookup):
     def _topic_left(self, q: str, k: Knowledge) -> bool:
         """Does the question name a topic beyond question words, a goal, a department and set words?
         (「重点目標③のKPI」 names none; 「マイナンバーのKPI」 names one.)"""
-        named = " ".join(k.goal_hits(q) + k.department_hits(q) + k.mentioned(q, k.bureaus))
+        goals = k.goal_hits(q)
+        named = " ".join(goals + k.department_hits(q) + k.mentioned(q, k.bureaus))
         ignore = self.generic | set(tokenize(named)) | set(tokenize(_SET_WORDS))
-        return any(t not in ignore and not t.isdigit() and len(t) > 1 for t in tokenize(q))
+        # a goal named beside its label in another script (「D for Business（働き方改革）」): the label is the goal's
+        label = set(tokenize(" ".join(re.findall(r"[A-Za-z][A-Za-z ]+", q)))) if goals else set()
+        return any(t not in ignore | label and not t.isdigit() and len(t) > 1 for t in tokenize(q))
 
     def _unknown_ids(self, q: str, k: Knowledge) -> list[str]:
         out = []

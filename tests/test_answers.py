@@ -232,6 +232,19 @@ def test_the_measures_printed_without_content_are_listed_from_the_catalog(
     assert all(mid in r["answer"] for mid in pending)
 
 
+def test_the_reports_kpis_of_a_goal_are_counted_from_its_boxes(
+    client: TestClient, assistant: Assistant
+) -> None:
+    """「報告書の…のKPIはいくつ？」: the report's boxes of that goal, counted, each named; the goal may come with the
+    report's own label for it in Latin letters."""
+    goal = next(p.goal for p in assistant.index.catalog.progress_kpis if "働き方改革" in (p.goal or ""))
+    boxes = [p for p in assistant.index.catalog.progress_kpis if p.goal == goal]
+    r = ask(client, "R5の報告書で、D for Business（働き方改革）のKPIはいくつ載ってる？")
+    assert r["answerable"] is True
+    assert f"{len(boxes)}件" in r["answer"].split("\n")[0]
+    assert all(p.name in r["answer"] for p in boxes)
+
+
 def test_measures_of_a_department(client: TestClient) -> None:
     r = ask(client, "警察本部が担当している施策は？")
     assert all(m in r["answer"] for m in ("警2", "警3", "企・警12"))
