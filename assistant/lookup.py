@@ -85,15 +85,7 @@ class Lookup:
         if ids:
             plan, boxes = kpis_for(k, ids[0])
             if not plan and not boxes:
-                m = k.primary(ids[0])
-                bullet = (
-                    report_bullet_for(m.name, self.linker, k, LINK_NAME)
-                    if m and m.name and intent.has("actual")
-                    else None
-                )
-                if bullet and bullet in self._by_ref:  # no KPI: what the report says was done is the actual
-                    return answer_passage(self._by_ref[bullet], k)
-                return no_kpi(k, ids[0]) if asks_kpi(q, intent) else None
+                return self._without_kpi(q, intent, ids[0])
         else:
             order = ("progress_kpi", "kpi") if intent.has("actual", "met") else ("kpi", "progress_kpi")
             best = self._best_kpi_hit(q, hits, order)
@@ -109,7 +101,7 @@ class Lookup:
                     and not k.kpis_by_measure.get(focus[0])
                     and not k.progress_by_measure.get(focus[0])
                 ):
-                    return no_kpi(k, focus[0])
+                    return self._without_kpi(q, intent, focus[0])
                 return None
             rec = best.chunk.record_ref
             if best.chunk.kind == "kpi" and rec in k.kpi_by_id:
@@ -135,6 +127,18 @@ class Lookup:
             return self._same_subject(d, plan, intent) if d.lines else None
         d = answer_kpi(k, plan, boxes, intent)
         return d if d.lines else None
+
+    def _without_kpi(self, q: str, intent: Intent, mid: str) -> Draft | None:
+        """A measure with no KPI: for its actual, what the report says was done on it (its bullet), else say so."""
+        m = self.k.primary(mid)
+        bullet = (
+            report_bullet_for(m.name, self.linker, self.k, LINK_NAME)
+            if m and m.name and intent.has("actual")
+            else None
+        )
+        if bullet and bullet in self._by_ref:
+            return answer_passage(self._by_ref[bullet], self.k)
+        return no_kpi(self.k, mid) if asks_kpi(q, intent) else None
 
     def _same_subject(self, d: Draft, plan: list, intent: Intent) -> Draft:
         """The report prints no figure of this KPI, but a bullet on its subject (「○○チェック（N人/実施率N%）」 for
