@@ -165,6 +165,12 @@ def test_a_record_described_in_everyday_words_is_found_when_both_views_agree(
     assert box.latest is not None and box.latest.raw in r["answer"][:200]
 
 
+def test_a_passage_far_ahead_on_a_rare_word_is_not_outvoted_by_the_dense_ranker(client: TestClient) -> None:
+    """Only one report bullet holds 生成AI; the dense ranker alone does not rank it: it still answers."""
+    r = ask(client, "県庁は令和5年度、生成AIに関してどんな取組をしましたか？")
+    assert r["answerable"] is True and "生成AI" in r["answer"][:200]
+
+
 def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
     r = ask(client, "Which department is in charge of the free public Wi-Fi measure?")
     assert r["answerable"] is True and "情報政策課" in r["answer"]
