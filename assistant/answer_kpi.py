@@ -30,7 +30,10 @@ def _targets_text(kpi: PlanKpi, years: tuple[int, ...], final: bool) -> tuple[st
 
 
 def plan_kpi_sentence(kpi: PlanKpi, intent: Intent) -> tuple[str, bool]:
-    unit = f"（単位: {kpi.unit}）" if kpi.unit else ""
+    # a KPI row printed for several measures names them as printed (「総3,4の指標」); each is cited by its number
+    of = f"{kpi.measure_ref_raw}の指標" if len(kpi.measure_ids) > 1 and kpi.measure_ref_raw else ""
+    notes = [x for x in (of, f"単位: {kpi.unit}" if kpi.unit else "") if x]
+    unit = f"（{'、'.join(notes)}）" if notes else ""
     when = f"（{kpi.baseline_date_raw}時点）" if kpi.baseline_date_raw else ""
     base = f"現状値は{shown(kpi.baseline, kpi.unit)}{when}" if kpi.baseline else ""
     targets, ok = _targets_text(kpi, intent.years, intent.final_year)

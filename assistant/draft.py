@@ -38,6 +38,7 @@ class Evidence:
     quote: str
     measure_id: str | None = None
     section: str | None = None
+    also: tuple[str, ...] = ()  # the other measures a KPI row is printed for: cited too
 
 
 @dataclass
@@ -106,13 +107,15 @@ def measure_name(k: Knowledge, mid: str) -> str:
 def kpi_evidence(kpi: PlanKpi) -> Evidence:
     """A plan KPI row as cited: the rendering of its chunk."""
     mid = kpi.measure_ids[0] if kpi.measure_ids else None
-    return Evidence(kpi.doc_id, kpi.line_start, kpi.line_end, render_kpi(kpi), mid, kpi.goal or None)
+    also = tuple(kpi.measure_ids[1:])
+    return Evidence(kpi.doc_id, kpi.line_start, kpi.line_end, render_kpi(kpi), mid, kpi.goal or None, also)
 
 
 def progress_evidence(p: ProgressKpi) -> Evidence:
     """A report KPI box as cited: the rendering of its chunk."""
     mid = p.measure_ids[0] if p.measure_ids else None
-    return Evidence(p.doc_id, p.line_start, p.line_end, render_progress_kpi(p, ""), mid, p.goal or None)
+    also = tuple(p.measure_ids[1:])
+    return Evidence(p.doc_id, p.line_start, p.line_end, render_progress_kpi(p, ""), mid, p.goal or None, also)
 
 
 def combine(drafts: list[Draft]) -> Draft:

@@ -56,7 +56,7 @@ def respond(
         Citation(
             doc_id=e.doc_id,
             doc_title=k.titles.get(e.doc_id, e.doc_id),
-            measure_id=e.measure_id,
+            measure_id=mid,
             section=e.section,
             location=f"L{e.line_start}-{e.line_end}",
             quote=e.quote[:500],
@@ -64,6 +64,7 @@ def respond(
             line_end=max(e.line_end, e.line_start) or None,
         )
         for e in _dedupe(d.evidence)
+        for mid in (e.measure_id, *e.also)
     ]
     if not d.answerable and not related:
         related = related_ids([], hits)

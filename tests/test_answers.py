@@ -84,6 +84,17 @@ def test_plan_and_report_baselines_that_differ_are_both_cited(client: TestClient
     assert {c["doc_id"] for c in r["citations"]} == {"plan-2021", "progress-r5"}
 
 
+def test_a_kpi_row_printed_for_several_measures_is_cited_for_each_and_names_them_as_printed(
+    client: TestClient, assistant: Assistant
+) -> None:
+    kpi = max(assistant.index.catalog.kpis, key=lambda x: len(x.measure_ids))
+    assert len(kpi.measure_ids) > 1
+    r = ask(client, f"{kpi.item}の現状値は？")
+    assert r["answerable"] is True
+    assert set(kpi.measure_ids) <= {c["measure_id"] for c in r["citations"]}
+    assert f"{kpi.measure_ref_raw}の指標".replace("～", "~") in r["answer"]
+
+
 def test_a_plan_kpi_without_a_report_box_gets_the_report_bullet_that_carries_its_actual(
     client: TestClient,
 ) -> None:
