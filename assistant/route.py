@@ -27,6 +27,7 @@ from assistant.lookup import Lookup, abstain, latin_share
 from assistant.outline import Outline, counts_parts
 from assistant.query import Part, claim_free
 from assistant.retrieve import Hit, HybridSearcher
+from assistant.subjects import cite_bullets
 from ingest.normalize import MEASURE_ID_RE, normalize_measure_id
 from ingest.tokenize import place_names, tokenize
 
@@ -48,6 +49,10 @@ class Router(Lookup):
 
     def route(self, part: Part, hits: list[Hit]) -> tuple[Draft, list[str]]:
         """The answer to one part, and the measures related to it (suggested when it abstains)."""
+        draft, related = self._route(part, hits)
+        return cite_bullets(draft, self.linker, self.k), related
+
+    def _route(self, part: Part, hits: list[Hit]) -> tuple[Draft, list[str]]:
         q, intent, ids, k = part.text, part.intent, list(part.ids), self.k
         related = related_ids(ids, hits)
         unknown = self._unknown_ids(q, k)
@@ -284,12 +289,7 @@ def _kpi_measures(d: Draft) -> list[str]:
 
 
 def related_ids(ids: list[str], hits: list[Hit]) -> list[str]:
-    out = list(ids)
-    for h in hits:
-        for mid in h.chunk.measure_ids:
-            if mid not in out:
-                out.append(mid)
-    return out[:8]
+    return list(dict.fromkeys([*ids, *(mid for h in hits for mid in h.chunk.measure_ids)]))[:8]
 
 
 def _plan_period(k: Knowledge) -> str:

@@ -10,6 +10,9 @@ actual it carries: `assistant/join.py`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from assistant.draft import Draft
 from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for
 from assistant.knowledge import Knowledge, squash
@@ -20,6 +23,7 @@ from ingest.normalize import nfkc
 from ingest.tokenize import content_tokens, predicates
 
 __all__ = [
+    "cite_bullets",
     "kinds_for",
     "own_pins",
     "longest",
@@ -200,6 +204,17 @@ def as_kind(ref: str, kinds: tuple[str, ...], linker: Linker, k: Knowledge) -> s
     ):
         return links[0].entity.ref
     return ref
+
+
+def cite_bullets(d: Draft, linker: Linker, k: Knowledge) -> Draft:
+    """A report bullet cited without a measure is cited with the measure it clearly reports on (`as_kind`)."""
+    for i, e in enumerate(d.evidence):
+        ref = f"initiative@{e.line_start}"
+        if e.measure_id is None and linker.by_ref(ref):
+            named = linker.by_ref(as_kind(ref, ("measure",), linker, k))
+            if named and named[0].entity.kind == "measure":
+                d.evidence[i] = replace(e, measure_id=named[0].entity.measure_ids[0])
+    return d
 
 
 def _is_refusal(answer: str) -> bool:

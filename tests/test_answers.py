@@ -666,3 +666,20 @@ def test_a_kpi_the_report_gives_no_figure_for_is_set_beside_the_reports_bullet_o
     r = ask(client, "セルフチェックの計画のKPIと、R5報告の数字を並べて見せて")
     assert r["answerable"] is True and "92.85" in r["answer"] and "97.4" in r["answer"]
     assert "別の数値" in r["answer"]
+
+
+def test_a_report_bullet_is_cited_with_the_measure_it_reports_on(
+    client: TestClient, assistant: Assistant
+) -> None:
+    """Bullets carry no measure number; one whose text clearly names a measure is cited with that measure's."""
+    from assistant.subjects import as_kind
+
+    linker, k = assistant._engine.linker, assistant.k
+    for e in linker.entities:
+        named = e.kind == "initiative" and linker.by_ref(as_kind(e.ref, ("measure",), linker, k))
+        if named and named[0].entity.kind == "measure":
+            bullet, mid = e, named[0].entity.measure_ids[0]
+            break
+    r = ask(client, f"R5年度の「{bullet.name}」について教えて")
+    assert r["answerable"] is True
+    assert mid in {c["measure_id"] for c in r["citations"]}
