@@ -15,7 +15,17 @@ from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc
 
-__all__ = ["Attr", "Intent", "detect", "topic_of", "ANAPHORA_RE", "VOCABULARY", "vocabulary"]
+__all__ = [
+    "Attr",
+    "Intent",
+    "detect",
+    "topic_of",
+    "expand_aliases",
+    "aliases",
+    "ANAPHORA_RE",
+    "VOCABULARY",
+    "vocabulary",
+]
 
 VOCABULARY = Path(__file__).with_name("vocab") / "attributes.toml"
 
@@ -26,6 +36,25 @@ def _load(path: Path) -> dict[str, dict]:
 
 
 _VOCAB = _load(VOCABULARY)
+ALIASES = Path(__file__).with_name("vocab") / "aliases.toml"
+_ALIASES = [
+    (re.compile(rf"{re.escape(a['short'])}(?![\u4e00-\u9fff])"), a["full"], a["examples"])
+    for a in _load(ALIASES).get("alias", [])
+]
+
+
+def expand_aliases(question: str) -> str:
+    """The question with each short form people use (`vocab/aliases.toml`) read as the name the documents print."""
+    for rx, full, _ in _ALIASES:
+        question = rx.sub(full, question)
+    return question
+
+
+def aliases() -> list[tuple[str, str, list[str]]]:
+    """(short form, printed name, examples) of every alias entry."""
+    return [(rx.pattern, full, examples) for rx, full, examples in _ALIASES]
+
+
 _COMPILED = {name: re.compile("|".join(entry["patterns"]), re.IGNORECASE) for name, entry in _VOCAB.items()}
 
 ANAPHORA_RE = re.compile(

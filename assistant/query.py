@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.intent import Attr, Intent, detect, topic_of
+from assistant.intent import Attr, Intent, detect, expand_aliases, topic_of
 from assistant.join import report_bullet_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -212,7 +212,7 @@ def _side_ref(side: str, linker: Linker, known: set[str], each: bool, intent: In
 
 
 def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker) -> Query:
-    q = nfkc(question).strip()
+    q = expand_aliases(nfkc(question).strip())
     # English when written in English words: 「KPIは？」 is Japanese around one Latin name
     english = _latin_share(q) > 0.5 and len(re.findall(r"[A-Za-z]{2,}", q)) >= 2
     parts: list[Part] = []

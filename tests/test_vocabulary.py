@@ -138,3 +138,13 @@ def test_a_count_asked_as_kensu_needs_a_figure_in_that_counter():
     assert (
         missing_asked("アグリテック導入法人数の目標は？", ["目標は45法人です。"]) is None
     )  # 法人数 is no 人数
+
+
+def test_every_alias_covers_a_class_and_is_read_as_the_printed_name():
+    from assistant.intent import aliases, expand_aliases
+
+    for short, full, examples in aliases():
+        assert len(set(examples)) >= 2, f"{short}: needs two differently worded examples"
+        for q in examples:
+            assert full in expand_aliases(q), f"{q!r} is not read with {full!r}"
+    assert "県警察" in expand_aliases("宮城県警察")  # a short form inside a longer word is left alone
