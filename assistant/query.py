@@ -46,7 +46,10 @@ __all__ = [
 ]
 
 # 「それぞれ」「何人ずつ」「どっちも」: the same is asked of each of two records
-_EACH = re.compile(r"それぞれ|ずつ|各々|両方|どっちも|どちらも|ともに|\b(?:each|both|respectively)\b", re.I)
+_EACH = re.compile(
+    r"それぞれ|ずつ|各々|両方|どっちも|どちらも|ともに|どちらが|どっちが|どちらの方|どっちの方|\b(?:each|both|respectively|which of)\b",
+    re.I,
+)  # 「AとB、どちらが…？」 compares: it asks the same of each
 SIDE_COVER = 0.6  # a side of 「AとB、それぞれ」 names the record holding this share of its words
 
 

@@ -182,6 +182,18 @@ def test_a_passage_far_ahead_on_a_rare_word_is_not_outvoted_by_the_dense_ranker(
     assert r["answerable"] is True and "生成AI" in r["answer"][:200]
 
 
+def test_which_of_two_is_larger_is_answered_with_the_figures_of_both(
+    client: TestClient, assistant: Assistant
+) -> None:
+    boxes = {p.name: p for p in assistant.index.catalog.progress_kpis}
+    a = next(p for n, p in boxes.items() if "ノーコード" in n)
+    b = next(p for n, p in boxes.items() if "議事録" in n)
+    r = ask(client, "ノーコードツールの作業削減時間と議事録作成の削減時間、R5はどちらが大きい？")
+    assert r["answerable"] is True
+    assert a.latest is not None and b.latest is not None
+    assert a.latest.raw in r["answer"] and b.latest.raw in r["answer"]
+
+
 def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
     r = ask(client, "Which department is in charge of the free public Wi-Fi measure?")
     assert r["answerable"] is True and "情報政策課" in r["answer"]
