@@ -413,6 +413,10 @@ def test_an_english_part_names_the_record_whose_name_embeds_closest_among_the_ki
     actual = detect("How many bodies introduced filing in FY2023?")
     assert dense_pins("How many bodies introduced filing in FY2023?", linker, actual) == ("rep:kpi:01",)
     assert dense_pins("What is the target for parking?", linker, detect("What is the target?")) == ()  # far
+    what = detect("What does the wireless measure do?")
+    assert dense_pins("What does the wireless measure do?", linker, what) == (
+        next(e.ref for e in linker.entities if e.kind == "measure" and "無線" in e.name),
+    )  # what a measure does: among measures only
     it = detect("What is its target?")
     assert dense_pins("What is its target?", linker, it, follow_up=True) == ()
     assert Linker(catalog, set()).dense("wireless") == []  # no embedder, no dense link
