@@ -92,9 +92,8 @@ def answer_kpi(
     actual when no box does (`assistant/join.py`), quoted in the box's place."""
     d = Draft()
     want_actual = intent.has("actual", "met", "report")
-    show_boxes = want_actual or intent.has(
-        "figure"
-    )  # 「交付率は？」: the plan's figures and the latest actual
+    # 「交付率は？」: the plan's figures and the latest actual; 「計画の現状値と比べると？」: both sides of the comparison
+    show_boxes = want_actual or intent.has("figure", "change")
     want_plan = intent.has("target", "baseline", "kpi", "figure") or not want_actual
     plan_kpis = _distinct_kpis(plan_kpis)
     # a baseline asked of a plan KPI that prints none as a figure (「（実証事業）」): the report box's baseline

@@ -135,6 +135,15 @@ def test_a_baseline_the_plan_does_not_print_as_a_figure_comes_from_the_report_bo
     assert "（実証事業）" in r["answer"] and "R3の280人" in r["answer"] and "None" not in r["answer"]
 
 
+def test_a_follow_up_comparing_with_the_plans_baseline_gives_both_sides(client: TestClient) -> None:
+    first = ask(client, "県内マイナンバーカード交付率、R5は何％？")
+    history = [{"role": "user", "content": "県内マイナンバーカード交付率、R5は何％？"}]
+    history.append({"role": "assistant", "content": first["answer"]})
+    r = ask(client, "計画の現状値と比べてどうなった？", history)
+    assert r["answerable"] is True
+    assert "20％" in r["answer"] and "78.34%" in r["answer"]
+
+
 def test_a_bullet_that_shares_only_the_subject_is_not_a_kpis_actual(client: TestClient) -> None:
     """The plan's 在宅勤務実施割合 is a share; the report's 在宅勤務実績 is person-days: not the same figure."""
     r = ask(client, "在宅勤務実施割合のR5の実績は何％？")
