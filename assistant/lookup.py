@@ -26,9 +26,8 @@ from ingest.tokenize import content_tokens
 __all__ = ["Lookup", "MIN_COVERAGE", "LOW_COVERAGE", "abstain", "latin_share", "asks_kpi", "no_kpi"]
 
 MIN_COVERAGE = 0.5
-# with both rankers agreeing at the top, this little of the question's words will do: a question in everyday
-# words shares few with the record (「農業にITとかロボット」 for アグリテック); 0.34 before, 0.2 and 0.25 fix the
-# same on the development halves and break none
+# both rankers agreeing at the top, this little of the question's words will do (everyday words share few with
+# the record: 「農業にITとかロボット」 for アグリテック); 0.34 before, 0.2 and 0.25 fix the same on the development halves
 LOW_COVERAGE = 0.25
 HEADING_NAMED = 0.6  # a question holding this share of a heading's words names the passage under it
 
