@@ -41,6 +41,7 @@ DENSE_NAME = 0.80
 # ... and for a question asking what a measure does, among measures only: an overview question ("What years does
 # the plan cover?") comes close to some measure's name too; on the development halves 0.82 fixed one, broke none
 DENSE_WHAT = 0.82
+_DOING = re.compile(r"\b(?:do|does|doing|did|done)\b", re.IGNORECASE)
 
 
 def dense_pins(text: str, linker: Linker, intent: Intent, follow_up: bool = False) -> tuple[str, ...]:
@@ -51,7 +52,11 @@ def dense_pins(text: str, linker: Linker, intent: Intent, follow_up: bool = Fals
     if (follow_up and intent.anaphoric) or _JAPANESE.search(text):
         return ()
     if not intent.has(*_RECORD_ASKS):  # what a measure does: a measure's name, closer still (`DENSE_WHAT`)
-        near = linker.dense(text, ("measure",), top=1) if intent.has("what") else []
+        # what is done ("What is Miyagi doing about ...", "What does it do?"); "What is open data?" asks a term
+        content = (
+            intent.has("what") and not intent.has("glossary", "glossary_maybe") and bool(_DOING.search(text))
+        )
+        near = linker.dense(text, ("measure",), top=1) if content else []
         return (near[0][0].ref,) if near and near[0][1] >= DENSE_WHAT else ()
     kinds = tuple(x for x in kinds_for(intent) if x not in ("glossary", "totals"))
     if intent.asks <= {Attr.FIGURE, Attr.ACTUAL, Attr.COUNT}:  # a figure: a KPI's or a bullet's, no measure's
