@@ -17,11 +17,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.intent import detect
+from assistant.intent import detect, topic_of
 from ingest.embed import embed_query
 from ingest.index import Index
 from ingest.normalize import MEASURE_ID_RE, nfkc, normalize_measure_id
 from ingest.records import Chunk
+from ingest.tokenize import tokenize
 
 __all__ = ["Filters", "Hit", "HybridSearcher", "Method", "PolicyRetriever", "measure_ids_in"]
 
@@ -29,6 +30,7 @@ RRF_K = 60
 # a BM25 first this many times the second's score counts as first in both lists; chosen on the development halves
 # (1.5 broke one answer, 2.5 fixed none)
 LEXICAL_LEAD = 1.8
+RARE_DF = 2  # a word in at most this many chunks is rare
 QUERY_EMBED_CHARS = 256  # e5 cost grows with length; the head of a question carries its topic
 Method = Literal["hybrid", "lexical", "dense"]
 
@@ -78,6 +80,12 @@ class HybridSearcher:
         # Repeated questions (FAQ-like traffic) skip the embedder: an LRU of query vectors, per index.
         self._embed = lru_cache(maxsize=query_cache)(self._embed_query) if query_cache else self._embed_query
         self.known_ids = {m.measure_id for m in index.catalog.measures}
+        lex = index.lexical
+        self._doc_tokens = {cid: set(toks) for cid, toks in zip(lex.ids, lex.doc_tokens, strict=True)}
+        self._df: dict[str, int] = {}
+        for toks in self._doc_tokens.values():
+            for t in toks:
+                self._df[t] = self._df.get(t, 0) + 1
         self._names: list[tuple[str, str]] = []  # (squashed name, chunk id) for exact-name boosts
         for c in index.chunks.values():
             name = _chunk_name(c)
@@ -94,9 +102,11 @@ class HybridSearcher:
         if method in ("hybrid", "lexical"):
             lexical = self.index.lexical.search(query, k=pool)
             ranked["lexical"] = [i for i, _ in lexical]
-            # a lexical first far ahead of the second (a rare word only it holds) is not outvoted by the dense list
+            # a lexical first far ahead of the second because of a rare word only it holds (生成AI) is not
+            # outvoted by the dense list; a lead on the words that ask (意味, いつ) is no such signal
             if len(lexical) > 1 and lexical[0][1] >= LEXICAL_LEAD * max(lexical[1][1], 1e-9):
-                lead = lexical[0][0]
+                rare = {t for t in tokenize(topic_of(query)) if self._df.get(t, 0) <= RARE_DF}
+                lead = lexical[0][0] if rare & self._doc_tokens.get(lexical[0][0], set()) else None
         if method in ("hybrid", "dense"):
             vec = self._embed(query[:QUERY_EMBED_CHARS])
             ranked["dense"] = [i for i, _ in self.index.store.query(list(vec), k=pool)]

@@ -203,6 +203,14 @@ def test_which_of_two_is_larger_is_answered_with_the_figures_of_both(
     assert a.latest.raw in r["answer"] and b.latest.raw in r["answer"]
 
 
+def test_a_lexical_lead_on_a_word_that_asks_is_no_reason_to_answer_from_that_passage(
+    client: TestClient,
+) -> None:
+    """「…どういう意味？」: 意味 is printed in one glossary entry only; that makes the entry no answer about ★."""
+    r = ask(client, "施策一覧の★マークはどういう意味？")
+    assert "用語解説によると" not in r["answer"]
+
+
 def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
     r = ask(client, "Which department is in charge of the free public Wi-Fi measure?")
     assert r["answerable"] is True and "情報政策課" in r["answer"]
