@@ -165,22 +165,20 @@ def test_an_answer_without_the_asked_kind_of_thing_is_not_sent(client: TestClien
     assert r["answerable"] is False
 
 
-def test_an_english_question_finds_a_report_box_whose_japanese_name_it_shares_no_word_with(
-    client: TestClient, assistant: Assistant
+@pytest.mark.parametrize(
+    ("box_word", "question"),
+    [
+        # English: 「ノーコードツールアプリ開発による事務作業削減時間」 shares no bigram with it
+        ("ノーコード", "How many hours did the no-code apps save in FY2023?"),
+        # everyday words: 「会議の記録づくり」 names 「議事録作成の削減時間」 by none of its words (both views agree)
+        ("議事録", "会議の記録づくりの時間を減らす取組、目標は達成した？"),
+    ],
+)
+def test_a_report_box_named_in_no_word_of_its_own_is_found_by_the_names_vectors(
+    client: TestClient, assistant: Assistant, box_word: str, question: str
 ) -> None:
-    """「ノーコードツールアプリ開発による事務作業削減時間」 shares no bigram with the English: the names' vectors link it."""
-    box = next(p for p in assistant.index.catalog.progress_kpis if "ノーコード" in p.name)
-    r = ask(client, "How many hours did the no-code apps save in FY2023?")
-    assert r["answerable"] is True
-    assert box.latest is not None and box.latest.raw in r["answer"][:200]
-
-
-def test_a_record_described_in_everyday_words_is_found_when_both_views_agree(
-    client: TestClient, assistant: Assistant
-) -> None:
-    """「会議の記録づくりにかかる時間を減らすやつ」 names 「議事録作成の削減時間」 by none of its words."""
-    box = next(p for p in assistant.index.catalog.progress_kpis if "議事録" in p.name)
-    r = ask(client, "会議の記録づくりの時間を減らす取組、目標は達成した？")
+    box = next(p for p in assistant.index.catalog.progress_kpis if box_word in p.name)
+    r = ask(client, question)
     assert r["answerable"] is True
     assert box.latest is not None and box.latest.raw in r["answer"][:200]
 
