@@ -145,10 +145,8 @@ def _boxes(title: str, chosen: list[ProgressKpi], unknown: list[ProgressKpi]) ->
 def _kpis(cat: Catalog, title: str, plans: list[PlanKpi], boxes: list[ProgressKpi]) -> Draft | None:
     if not plans and not boxes:
         return None
-    d = Draft(lines=[f"{title}は次のとおりです。"])
     count = len({x.item for x in plans}) + len(boxes)
-    d.lines[0] = f"{title}は次の{count}件です。"
-    d.derived.append(f"{count}件")
+    d = Draft(lines=[f"{title}は次の{count}件です。"], derived=[f"{count}件"])
     seen: set[str] = set()
     for x in plans[:MAX_ITEMS]:
         if x.item in seen:

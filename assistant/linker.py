@@ -93,9 +93,10 @@ def _entities(cat: Catalog) -> list[Entity]:
 class Linker:
     """Links text to catalog entities; built once per index.
 
-    With `embed_query` and `embed_names` (the index's embedder), `dense` links text written in another language
-    than the records (an English question) to the entities whose *names* embed closest: the bigram scores cannot
-    overlap there. The names are embedded in the background as soon as the linker is built."""
+    With `embed_query` and `embed_names` (the index's embedder), `dense` ranks the entities by how close their
+    *names* embed to a text: for text that shares no bigram with them (an English question, everyday Japanese
+    words; `assistant/vectors.py` decides when to trust it). The names are embedded in the background as soon as
+    the linker is built."""
 
     def __init__(
         self,

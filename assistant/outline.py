@@ -99,10 +99,9 @@ class Outline:
         for sec in cands:
             by_parent.setdefault(tuple(sec.path[:-1]), []).append(sec)
         groups = [g for g in by_parent.values() if len(g) >= 2]
+        # one heading named whole, without parts: its own text answers, not a look-alike's parts
         if cands and not groups:
-            return (
-                None  # one heading named whole, without parts: its own text answers, not a look-alike's parts
-            )
+            return None
         # a heading named by most of the question's words, among others (「第4章に出てくる…5つの柱」), with the
         # number of parts the question counts when it counts them
         scored = [

@@ -19,7 +19,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_items", "score_items", "ACCEPTANCE", "PROBE", "PROBE2", "PROBE3", "PROBE4", "PROBE5", "PROBES", "PARAPHRASES"]
+__all__ = [
+    "load_items",
+    "score_items",
+    "ACCEPTANCE",
+    "PROBE",
+    "PROBE2",
+    "PROBE3",
+    "PROBE4",
+    "PROBE5",
+    "PROBES",
+    "PARAPHRASES",
+]
 
 ACCEPTANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "evals" / "acceptance.jsonl"
 PROBE = Path(__file__).resolve().parent / "probe.jsonl"  # a second outside sample (evals/README.md)
