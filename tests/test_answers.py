@@ -32,6 +32,15 @@ def ask(client: TestClient, question: str, history: list[dict] | None = None) ->
     return r.json()
 
 
+def after(client: TestClient, first: str, question: str) -> dict:
+    """`question` asked as the follow-up of `first` (with the answer `first` got)."""
+    history = [
+        {"role": "user", "content": first},
+        {"role": "assistant", "content": ask(client, first)["answer"]},
+    ]
+    return ask(client, question, history)
+
+
 def flat(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
@@ -127,19 +136,13 @@ def test_the_highest_printed_achievement_rate_is_ranked_from_the_report_boxes(
 
 def test_a_baseline_the_plan_does_not_print_as_a_figure_comes_from_the_report_box(client: TestClient) -> None:
     """The plan KPI's 現状値 is （実証事業）; the report box prints a baseline year and figure: both are given."""
-    first = ask(client, "モバイルワーク実施数のR5実績は？")
-    history = [{"role": "user", "content": "モバイルワーク実施数のR5実績は？"}]
-    history.append({"role": "assistant", "content": first["answer"]})
-    r = ask(client, "基準値は？", history)
+    r = after(client, "モバイルワーク実施数のR5実績は？", "基準値は？")
     assert r["answerable"] is True
     assert "（実証事業）" in r["answer"] and "R3の280人" in r["answer"] and "None" not in r["answer"]
 
 
 def test_a_follow_up_comparing_with_the_plans_baseline_gives_both_sides(client: TestClient) -> None:
-    first = ask(client, "県内マイナンバーカード交付率、R5は何％？")
-    history = [{"role": "user", "content": "県内マイナンバーカード交付率、R5は何％？"}]
-    history.append({"role": "assistant", "content": first["answer"]})
-    r = ask(client, "計画の現状値と比べてどうなった？", history)
+    r = after(client, "県内マイナンバーカード交付率、R5は何％？", "計画の現状値と比べてどうなった？")
     assert r["answerable"] is True
     assert "20％" in r["answer"] and "78.34%" in r["answer"]
 
