@@ -71,7 +71,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     corpus = copy_corpus(root / "corpus")
     data = root / "data"
     ingest(corpus, data, embedding_cache=EMBEDDING_CACHE)
-    settings = Settings(corpus_dir=corpus, data_dir=data, admin_token=TOKEN)
+    # the askers below post as fast as answers come, from one address: the per-client rate limit is not under test
+    settings = Settings(corpus_dir=corpus, data_dir=data, admin_token=TOKEN, rate_limit_per_minute=0)
     app = create_app(data, settings)
     with serve_in_thread(app) as base:
         yield Server(app, base, corpus, data)
