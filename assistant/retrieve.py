@@ -80,12 +80,6 @@ class HybridSearcher:
         # Repeated questions (FAQ-like traffic) skip the embedder: an LRU of query vectors, per index.
         self._embed = lru_cache(maxsize=query_cache)(self._embed_query) if query_cache else self._embed_query
         self.known_ids = {m.measure_id for m in index.catalog.measures}
-        lex = index.lexical
-        self._doc_tokens = {cid: set(toks) for cid, toks in zip(lex.ids, lex.doc_tokens, strict=True)}
-        self._df: dict[str, int] = {}
-        for toks in self._doc_tokens.values():
-            for t in toks:
-                self._df[t] = self._df.get(t, 0) + 1
         self._names: list[tuple[str, str]] = []  # (squashed name, chunk id) for exact-name boosts
         for c in index.chunks.values():
             name = _chunk_name(c)
@@ -105,8 +99,9 @@ class HybridSearcher:
             # a lexical first far ahead of the second because of a rare word only it holds (生成AI) is not
             # outvoted by the dense list; a lead on the words that ask (意味, いつ) is no such signal
             if len(lexical) > 1 and lexical[0][1] >= LEXICAL_LEAD * max(lexical[1][1], 1e-9):
-                rare = {t for t in tokenize(topic_of(query)) if self._df.get(t, 0) <= RARE_DF}
-                lead = lexical[0][0] if rare & self._doc_tokens.get(lexical[0][0], set()) else None
+                lex = self.index.lexical
+                rare = {t for t in tokenize(topic_of(query)) if lex.df(t) <= RARE_DF}
+                lead = lexical[0][0] if rare & set(lex.doc_tokens[lex.ids.index(lexical[0][0])]) else None
         if method in ("hybrid", "dense"):
             vec = self._embed(query[:QUERY_EMBED_CHARS])
             ranked["dense"] = [i for i, _ in self.index.store.query(list(vec), k=pool)]

@@ -19,6 +19,7 @@ from assistant.knowledge import Knowledge, squash
 from assistant.linker import Link, Linker
 from assistant.retrieve import measure_ids_in
 from assistant.schemas import Turn
+from ingest.chunk import initiative_ref
 from ingest.normalize import nfkc
 from ingest.tokenize import content_tokens, predicates
 
@@ -209,7 +210,7 @@ def as_kind(ref: str, kinds: tuple[str, ...], linker: Linker, k: Knowledge) -> s
 def cite_bullets(d: Draft, linker: Linker, k: Knowledge) -> Draft:
     """A report bullet cited without a measure is cited with the measure it clearly reports on (`as_kind`)."""
     for i, e in enumerate(d.evidence):
-        ref = f"initiative@{e.line_start}"
+        ref = initiative_ref(e.line_start)
         if e.measure_id is None and linker.by_ref(ref):
             named = linker.by_ref(as_kind(ref, ("measure",), linker, k))
             if named and named[0].entity.kind == "measure":

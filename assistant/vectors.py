@@ -58,10 +58,7 @@ def dense_pins(text: str, linker: Linker, intent: Intent, follow_up: bool = Fals
         )
         near = linker.dense(text, ("measure",), top=1) if content else []
         return (near[0][0].ref,) if near and near[0][1] >= DENSE_WHAT else ()
-    kinds = tuple(x for x in kinds_for(intent) if x not in ("glossary", "totals"))
-    if intent.asks <= {Attr.FIGURE, Attr.ACTUAL, Attr.COUNT}:  # a figure: a KPI's or a bullet's, no measure's
-        kinds = tuple(x for x in kinds if x in _FIGURE_KINDS) or _FIGURE_KINDS
-    near = linker.dense(text, kinds, top=1)
+    near = linker.dense(text, _kinds(intent), top=1)
     return (near[0][0].ref,) if near and near[0][1] >= DENSE_NAME else ()
 
 
@@ -83,8 +80,13 @@ def agreed_pins(text: str, linker: Linker, intent: Intent, top_refs: set[str]) -
     yes/no check is linked by what it claims, not here."""
     if not intent.has(*_RECORD_ASKS, "what") or intent.has("claim"):
         return ()
+    near = linker.dense(text, _kinds(intent), top=1)
+    return (near[0][0].ref,) if near and near[0][0].ref in top_refs else ()
+
+
+def _kinds(intent: Intent) -> tuple[str, ...]:
+    """The kinds of record that hold what is asked, by name; a figure is a KPI's or a bullet's, no measure's."""
     kinds = tuple(x for x in kinds_for(intent) if x not in ("glossary", "totals"))
     if intent.asks <= {Attr.FIGURE, Attr.ACTUAL, Attr.COUNT}:
         kinds = tuple(x for x in kinds if x in _FIGURE_KINDS) or _FIGURE_KINDS
-    near = linker.dense(text, kinds, top=1)
-    return (near[0][0].ref,) if near and near[0][0].ref in top_refs else ()
+    return kinds

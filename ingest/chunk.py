@@ -17,6 +17,7 @@ from ingest.records import Catalog, Chunk, Initiative, Measure, PlanKpi, Progres
 __all__ = [
     "build_chunks",
     "initiative_refs",
+    "initiative_ref",
     "CHUNKER_VERSION",
     "render_measure",
     "render_kpi",
@@ -237,5 +238,10 @@ def initiative_refs(initiatives: list[Initiative]) -> list[str]:
     for i in initiatives:
         n = seen.get(i.line_start, 0)
         seen[i.line_start] = n + 1
-        out.append(f"initiative@{i.line_start}" + (f".{n}" if n else ""))
+        out.append(initiative_ref(i.line_start, n))
     return out
+
+
+def initiative_ref(line_start: int, n: int = 0) -> str:
+    """The record ref of the `n`-th initiative (from 0) whose bullet starts on `line_start`."""
+    return f"initiative@{line_start}" + (f".{n}" if n else "")

@@ -52,6 +52,11 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def df(self, term: str) -> int:
+        """How many documents hold `term`."""
+        posting = self._postings.get(term)
+        return 0 if posting is None else len(posting[0])
+
     def search(self, query: str, k: int = 20) -> list[tuple[str, float]]:
         """The `k` best documents for `query` as (id, BM25 score), best first; only scores > 0.
 
