@@ -28,6 +28,7 @@ __all__ = [
     "PROBE3",
     "PROBE4",
     "PROBE5",
+    "PROBE6",
     "PROBES",
     "PARAPHRASES",
 ]
@@ -38,7 +39,8 @@ PROBE2 = Path(__file__).resolve().parent / "probe2.jsonl"  # a third, by another
 PROBE3 = Path(__file__).resolve().parent / "probe3.jsonl"  # unanswerable questions and look-alikes (README)
 PROBE4 = Path(__file__).resolve().parent / "probe4.jsonl"  # two more writers, the weakest kinds (README)
 PROBE5 = Path(__file__).resolve().parent / "probe5.jsonl"  # everyday words; a planner's compound questions
-PROBES = (PROBE, PROBE2, PROBE3, PROBE4, PROBE5)
+PROBE6 = Path(__file__).resolve().parent / "probe6.jsonl"  # two writers, the acceptance file's kind mix
+PROBES = (PROBE, PROBE2, PROBE3, PROBE4, PROBE5, PROBE6)
 PARAPHRASES = (  # two rewordings per odd line: of acceptance and probe, of probe2 and probe3
     Path(__file__).resolve().parent / "paraphrases.jsonl",
     Path(__file__).resolve().parent / "paraphrases2.jsonl",
