@@ -16,6 +16,7 @@ from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.status import box_status
 from ingest.records import Catalog, Initiative, PlanKpi, ProgressKpi
+from ingest.tokenize import content_tokens, predicates, tokenize
 
 __all__ = ["answer_aggregate", "answer_pending", "met"]
 
@@ -28,7 +29,6 @@ _NOT_MET = re.compile(
 _MET = re.compile(r"達成した|達成している|達成済|届いた|上回|クリア|\bmet\b|achieved|reached", re.IGNORECASE)
 _RATE_WORD = re.compile(r"達成率|達成度|achievement rate", re.IGNORECASE)
 _LOW = re.compile(r"低|少|悪|最低|ワースト|lowest|worst", re.IGNORECASE)
-_NEW = re.compile(r"新規|新しく始|new\b", re.IGNORECASE)
 MAX_ITEMS = 30
 
 
@@ -37,16 +37,20 @@ def met(p: ProgressKpi) -> bool | None:
     return box_status(p).met
 
 
-def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic_left: bool) -> Draft | None:
-    """A list answer when the question asks for a set and names no single topic (`topic_left` is False)."""
+def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic: frozenset[str]) -> Draft | None:
+    """A list answer when the question asks for a set and names no single topic (`topic`: the question's words
+    beyond question, goal, department and set words). What is new is listed by topic too: 「新しくWi-Fiが入った
+    施設は？」 lists the new items about Wi-Fi, and none when the topic is only in items that are not new."""
     if intent.has("rank") and _RATE_WORD.search(q) and _KPI_WORD.search(q):
         return _ranked(q, k)
-    if topic_left:
+    if topic and not intent.has("new"):
         return None
     goals = k.goal_hits(q)
     deps = k.department_hits(q) or k.mentioned(q, k.bureaus)
     if (_INITIATIVE_WORD.search(q) or intent.has("new")) and not _KPI_WORD.search(q):
-        return _initiatives(q, k, goals)
+        return _initiatives(q, intent, k, goals, topic)
+    if topic:
+        return None
     if not _KPI_WORD.search(q):
         return None
     boxes = list(k.catalog.progress_kpis)
@@ -165,11 +169,21 @@ def _kpis(cat: Catalog, title: str, plans: list[PlanKpi], boxes: list[ProgressKp
     return d
 
 
-def _initiatives(q: str, k: Knowledge, goals: list[str]) -> Draft | None:
+def _initiatives(
+    q: str, intent: Intent, k: Knowledge, goals: list[str], topic: frozenset[str]
+) -> Draft | None:
+    """The report's initiatives of the goals asked (all of them when none is), the new ones (【新規】) when asked,
+    and of those the ones sharing most of the topic's words when the question names one (「新しくWi-Fiが入った
+    施設は？」). When none of the topic's is new, the topic's are listed, and the answer says none is marked new."""
     items: list[Initiative] = list(k.catalog.initiatives)
     if goals:
         items = [i for i in items if i.goal in goals]
-    new_only = bool(_NEW.search(q))
+    things = topic & (set(content_tokens(q)) - predicates(q))  # what the topic names, not how it asks
+    shared = {id(i): len(things & set(tokenize(f"{i.text} {i.detail or ''}"))) for i in items}
+    most = max(shared.values(), default=0)
+    if most:  # a topic no item shares is a question word the vocabulary lacks: the whole set is asked
+        items = [i for i in items if shared[id(i)] == most]
+    new_only = intent.has("new") and any(i.new for i in items)
     if new_only:
         items = [i for i in items if i.new]
     if not items:
@@ -177,11 +191,10 @@ def _initiatives(q: str, k: Knowledge, goals: list[str]) -> Draft | None:
     titles = {d.doc_id: d.title for d in k.catalog.documents}
     title = titles.get(items[0].doc_id, "")
     scope = "・".join(goals) if goals else ""
-    d = Draft(
-        lines=[
-            f"{title}の{scope + 'の' if scope else ''}{'新規の' if new_only else ''}主要取組は次のとおりです。"
-        ]
-    )
+    lead = f"{title}の{scope + 'の' if scope else ''}{'新規の' if new_only else ''}主要取組は次のとおりです。"
+    if intent.has("new") and not new_only:
+        lead = f"{title}で【新規】とされた取組にはありませんが、関連する取組は次のとおりです。"
+    d = Draft(lines=[lead])
     d.derived += goals  # the set's name is the filter read from the catalog
     for i in items[:MAX_ITEMS]:
         d.lines.append(f"・{i.text}" + (f" {i.detail}" if i.detail else "") + ("【新規】" if i.new else ""))

@@ -113,7 +113,7 @@ class Router(Lookup):
             if outline:
                 return outline, related
         if not ids and not part.claims:
-            agg = answer_aggregate(q, intent, k, topic_left=self._topic_left(q, k) and not intent.has("new"))
+            agg = answer_aggregate(q, intent, k, topic=self._topic_words(q, k))
             if agg:
                 return agg, related
         if intent.has(*KPI_ASKS) and not (ids and intent.has("what") and not intent.has(*NAMED_KPI_ASKS)):
@@ -152,15 +152,15 @@ class Router(Lookup):
             "担当所属（部局・課）であればお答えできます。"
         )
 
-    def _topic_left(self, q: str, k: Knowledge) -> bool:
-        """Does the question name a topic beyond question words, a goal, a department and set words?
-        (「重点目標③のKPI」 names none; 「マイナンバーのKPI」 names one.)"""
+    def _topic_words(self, q: str, k: Knowledge) -> frozenset[str]:
+        """The question's words beyond question words, a goal, a department and set words: the topic it names
+        (「重点目標③のKPI」 names none; 「マイナンバーのKPI」 names one)."""
         goals = k.goal_hits(q)
         named = " ".join(goals + k.department_hits(q) + k.mentioned(q, k.bureaus))
         ignore = self.generic | set(tokenize(named)) | set(tokenize(_SET_WORDS))
         # a goal named beside its label in another script (「D for Business（働き方改革）」): the label is the goal's
         label = set(tokenize(" ".join(re.findall(r"[A-Za-z][A-Za-z ]+", q)))) if goals else set()
-        return any(t not in ignore | label and not t.isdigit() and len(t) > 1 for t in tokenize(q))
+        return frozenset(t for t in tokenize(q) if t not in ignore | label and not t.isdigit() and len(t) > 1)
 
     def _unknown_ids(self, q: str, k: Knowledge) -> list[str]:
         out = []

@@ -561,6 +561,21 @@ def test_new_initiatives_of_the_report(client: TestClient) -> None:
     assert all(c["doc_id"] == "progress-r5" for c in r["citations"])
 
 
+def test_what_is_new_about_a_topic_is_that_topics_bullet_not_every_new_initiative(client: TestClient) -> None:
+    """「新しく」 with a topic asks what is new about it: the report's Wi-Fi bullet (not marked 【新規】, which the
+    answer says), not the list of the new initiatives; a topic some new ones share lists those."""
+    for q in (
+        "R5で新しくFree Wi-Fiが入った施設はどこ？",
+        "R5に新しく始めたWi-Fiの取組は？",
+        "Where was new Free Wi-Fi installed in FY2023?",
+    ):
+        r = ask(client, q)
+        assert r["answerable"] is True and "松島自然の家" in r["answer"], q
+        assert "アバターロボット" not in r["answer"], q
+    r = ask(client, "令和5年度に新たに始まった遠隔授業の取組は？")
+    assert "アバターロボット" in r["answer"] and "松島自然の家" not in r["answer"]
+
+
 def test_a_named_topic_is_not_answered_with_a_list(client: TestClient) -> None:
     r = ask(client, "マイナンバーのKPIは？")
     assert "マイナンバーカード県内普及率" in r["answer"] and "みやぎFree" not in r["answer"]
