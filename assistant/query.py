@@ -220,7 +220,12 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     english = _latin_share(q) > 0.5 and len(re.findall(r"[A-Za-z]{2,}", q)) >= 2
     parts: list[Part] = []
     known = set(k.listings)
-    pieces = [c for p in split_parts(q) for x in contrasted(p) for c in _coordinated(x, linker, known)]
+    pieces = [
+        c
+        for p in split_parts(q, frozenset(linker.generic))
+        for x in contrasted(p)
+        for c in _coordinated(x, linker, known)
+    ]
     pieces = [c for p, side in pieces for c in (_two_asks(p, linker, known) if side is None else [(p, side)])]
     for text, side in pieces:
         intent = detect(text)

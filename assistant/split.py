@@ -22,15 +22,16 @@ _SPLIT = re.compile(
 )
 
 
-def split_parts(question: str) -> list[str]:
+def split_parts(question: str, generic: frozenset[str] = frozenset()) -> list[str]:
     """The asked parts: a second question mark or a 「それと／あと」 starts a new part. Short tails stay: a word or
     two that ask nothing of their own and name no year or figure are the other side of an alternative (「高いほう？
-    低いほう？」), not a second question."""
+    低いほう？」), not a second question; so does a tail that only asks again, in question words (`generic`), for
+    what was asked (「名前を知りたい」「詳しく教えて」)."""
     pieces = [p.strip(" 、,") for p in _SPLIT.split(question) if p and p.strip(" 、,")]
     out: list[str] = []
     for p in pieces:
         size = len(re.sub(r"[\W_]", "", p))
-        if out and (size < 3 or (size <= _ALTERNATIVE and _alternative(p))):
+        if out and (size < 3 or (size <= _ALTERNATIVE and _alternative(p)) or _asks_again(p, generic)):
             out[-1] += p
         else:
             out.append(p)
@@ -44,6 +45,14 @@ def _alternative(piece: str) -> bool:
         return False
     said = predicates(piece)
     return bool(said) and all(t in said or len(t) == 1 for t in content_tokens(piece))
+
+
+def _asks_again(piece: str, generic: frozenset[str]) -> bool:
+    """Does a piece ask nothing of its own and name nothing: question words and verbs only (「名前を知りたい」)?"""
+    if not generic or detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
+        return False
+    said = predicates(piece)
+    return all(t in said or t in generic or len(t) == 1 for t in content_tokens(piece))
 
 
 _CONTRAST = re.compile(
