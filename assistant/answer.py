@@ -10,6 +10,7 @@ from assistant.answer_types import asked_type, holds_type
 from assistant.draft import Draft, Evidence, fy_phrase, measure_dict, measure_evidence, measure_name
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
+from assistant.shortnames import used_in
 from ingest.normalize import era_label, fiscal_year
 from ingest.records import Chunk, Measure, Section
 
@@ -240,6 +241,11 @@ def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk 
         )
     excerpt = _best_sentences(body, question, k) if question else body
     d.lines.append(f"「{excerpt}」（{k.titles.get(c.doc_id, c.doc_id)}より）")
+    for s in used_in(excerpt, c.doc_id, k.short_names):  # a short name the page defined elsewhere, explained
+        d.lines.append(
+            f"「{s.name}」は、{k.titles.get(s.doc_id, s.doc_id)}で次のように定義されています: 「{s.definition}」"
+        )
+        d.evidence.append(Evidence(s.doc_id, s.line_start, s.line_end, s.definition, None, None))
     return d
 
 

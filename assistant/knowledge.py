@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from functools import cached_property, lru_cache
 
+from assistant.shortnames import short_names
 from ingest.normalize import fiscal_year, nfkc
 from ingest.records import Catalog, Measure, PlanKpi, ProgressKpi
 from ingest.sources import SourceLines, context_by_span
@@ -41,6 +42,7 @@ class Knowledge:
         self.catalog = catalog
         self.sources: SourceLines = sources or {}  # doc_id -> source lines, for the gate (ingest.sources)
         self.context = context_by_span(catalog)  # a record's span -> its heading lines (ingest.sources)
+        self.short_names = short_names(self.sources)  # 「官民データ計画」 -> the sentence that defines it
         # Evidence texts are the index's own chunks and sentences, tokenised again for every question that
         # meets them: their token sets are kept (bounded), which takes Sudachi off the answering path.
         self._tokens = lru_cache(maxsize=8192)(_token_set)

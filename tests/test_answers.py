@@ -513,13 +513,32 @@ def test_answers_follow_an_edited_corpus(tmp_path: Path) -> None:
     text = plan.read_text(encoding="utf-8")
     text = text.replace("情報政策課 \n\nH29", "デジタル推進課 \n\nH29", 1)
     text = text.replace("1,187 1,459 1,731 2,003", "1,187 1,459 1,800 2,003", 1)
+    text = text.replace("第９条第１項に基づく都道府県", "第１０条第１項に基づく都道府県", 1)
     plan.write_text(text, encoding="utf-8")
     ingest(corpus, tmp_path / "data", embedding_cache=EMBEDDING_CACHE)
     with TestClient(create_app(tmp_path / "data")) as c:
         owner = ask(c, "無料公衆無線LANの整備はどこの課？")
         target = ask(c, "みやぎFree Wi-Fiの導入箇所数のR5の目標は？")
+        basis = ask(c, "この推進ポリシーは法律上、何の計画に位置づけられているの？")
     assert "デジタル推進課" in owner["answer"] and "情報政策課" not in flat(owner["answer"])
     assert "1,800" in target["answer"] and "1,731" not in target["answer"]
+    assert "第１０条第１項" in basis["answer"] and "第９条" not in basis["answer"]  # the definition as edited
+
+
+def test_a_quote_using_a_short_name_the_plan_defines_elsewhere_gives_its_definition(
+    client: TestClient,
+) -> None:
+    """「官民データ計画に位置づけ」 is quoted with the sentence that defines 官民データ計画, so the answer names the law
+    and its article; the definition is cited at its own lines."""
+    for q in (
+        "この推進ポリシーは、何の計画に位置づけられているの？",
+        "Under which law is this policy positioned as the prefecture's data utilization plan?",
+    ):
+        r = ask(client, q)
+        assert (
+            r["answerable"] is True and "官民データ活用推進基本法" in r["answer"] and "第９条" in r["answer"]
+        ), q
+        assert sum(c["doc_id"] == "plan-2021" for c in r["citations"]) >= 2, q
 
 
 def test_as_of_date_of_the_report(client: TestClient) -> None:
