@@ -47,7 +47,8 @@ __all__ = [
 
 # 「それぞれ」「何人ずつ」「どっちも」: the same is asked of each of two records
 _EACH = re.compile(
-    r"それぞれ|ずつ|各々|両方|どっちも|どちらも|ともに|どちらが|どっちが|どちらの方|どっちの方|\b(?:each|both|respectively|which of)\b",
+    r"それぞれ|ずつ|各々|両方|どっちも|どちらも|ともに|どちらが|どっちが|どちらの方|どっちの方|(?:の|ほう|方)(?:は|って)(?:どちら|どっち)"
+    r"|\b(?:each|both|respectively|which of|which (?:\w+ )?(?:saved|has|had|got|reached) (?:more|fewer|less))\b",
     re.I,
 )  # 「AとB、どちらが…？」 compares: it asks the same of each
 SIDE_COVER = 0.6  # a side of 「AとB、それぞれ」 names the record holding this share of its words
@@ -185,12 +186,19 @@ def _coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, 
     left, right, tail = m.groups()
     each = bool(_EACH.search(tail))
     intent = detect(text)
-    refs = [_side_ref(side, linker, known, each, intent) for side in (left, right)]
+    refs = [
+        _side_ref(side, linker, known, each, intent, tail, other)
+        for side, other in ((left, right), (right, left))
+    ]
     if not (all(refs) and refs[0] != refs[1]):
         return [(text, None)]
     if not any(measure_ids_in(side, known) for side in (left, right)) and _named_across(left, right, linker):
         return [(text, None)]
     return [(f"{left}、{tail}", refs[0]), (f"{right}、{tail}", refs[1])]
+
+
+def _name_share(text: str, ref: str, linker: Linker) -> float:
+    return max((x.name for x in linker.by_name(text, ref)), default=0.0)
 
 
 def _named_across(left: str, right: str, linker: Linker) -> bool:
@@ -203,10 +211,29 @@ def _named_across(left: str, right: str, linker: Linker) -> bool:
     return False
 
 
-def _side_ref(side: str, linker: Linker, known: set[str], each: bool, intent: Intent) -> str | None:
+def _side_ref(
+    side: str,
+    linker: Linker,
+    known: set[str],
+    each: bool,
+    intent: Intent,
+    tail: str = "",
+    other: str = "",
+) -> str | None:
     ids = measure_ids_in(side, known)
     if ids:
         return ids[0]
+    if tail and intent.has("figure", "actual", "target", "baseline"):
+        # 「ノーコードツールと議事録…、R5の削減時間は？」: the figure asked is named by the side and the tail together
+        # (the box 「ノーコードツール…削減時間」, not the bullet 「ノーコードツールの活用」): the two name it, or the
+        # side's words are in it, and this side names more of it than the other side does
+        joint = linker.link(f"{side} {tail}", kinds=("progress_kpi", "kpi"), top=1)
+        if joint:
+            ref = joint[0].entity.ref
+            own = linker.by_name(side, ref)
+            named = joint[0].name >= LINK_NAME or any(x.cover >= SIDE_COVER for x in own)
+            if named and max((x.name for x in own), default=0.0) > _name_share(other, ref, linker):
+                return ref
     pins = own_pins(side, linker, intent)
     if pins:
         return pins[0]

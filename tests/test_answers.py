@@ -198,10 +198,16 @@ def test_which_of_two_is_larger_is_answered_with_the_figures_of_both(
     boxes = {p.name: p for p in assistant.index.catalog.progress_kpis}
     a = next(p for n, p in boxes.items() if "ノーコード" in n)
     b = next(p for n, p in boxes.items() if "議事録" in n)
-    r = ask(client, "ノーコードツールの作業削減時間と議事録作成の削減時間、R5はどちらが大きい？")
-    assert r["answerable"] is True
     assert a.latest is not None and b.latest is not None
-    assert a.latest.raw in r["answer"] and b.latest.raw in r["answer"]
+    for q in (
+        "ノーコードツールの作業削減時間と議事録作成の削減時間、R5はどちらが大きい？",
+        # the sides name the tools only; the figure asked is named by each side and the tail together
+        "ノーコードツールと議事録作成支援システム、R5の削減時間が多いのはどっち？",
+        "議事録作成支援とノーコードツール、R5の削減時間はどちらが大きい？",
+    ):
+        r = ask(client, q)
+        assert r["answerable"] is True, q
+        assert a.latest.raw in r["answer"] and b.latest.raw in r["answer"], q
 
 
 def test_a_lexical_lead_on_a_word_that_asks_is_no_reason_to_answer_from_that_passage(
