@@ -103,12 +103,15 @@ class Router(Lookup):
             # a department's or a measure's own amount is not the policy's totals
             specific = ids or part.named >= NAMED_THING or not overall or bool(k.department_hits(q))
             return self._budget(q, list(ids) or (["?"] if specific else []), k, intent.years), related
+        counted = not ids and ((intent.has("count") and not intent.has("count_items")) or counts_parts(q))
+        if counted and counts_parts(q):  # 「5つの柱を全部挙げて」: the parts counted are headings, not a list
+            outline = self.outline.answer(q, intent)
+            if outline:
+                return outline, related
         listing = None if part.claims else self._list(q, intent, ids, hits, k)  # a claim names a department
         if listing:
             return listing, related
-        if not ids and (
-            (intent.has("count") and not intent.has("count_items")) or counts_parts(q)
-        ):  # 「重点目標はいくつ？」「3つの重点目標は？」: counted parts
+        if counted:  # 「重点目標はいくつ？」「3つの重点目標は？」: counted parts
             outline = self.outline.answer(q, intent)
             if outline:
                 return outline, related

@@ -251,9 +251,16 @@ def test_of_two_passages_that_both_answer_the_one_under_the_heading_the_question
 
 
 def test_a_heading_named_with_its_chapter_and_its_count_answers_with_its_parts(client: TestClient) -> None:
-    r = ask(client, "第4章で挙げている官民データ計画の5つの柱って何？")
-    assert r["answerable"] is True
-    assert "オンライン化" in r["answer"] and "標準化" in r["answer"] and "オープンデータ" in r["answer"]
+    # asked for a list, the counted parts are the heading's, not the measures whose names share a word
+    for q in (
+        "第4章で挙げている官民データ計画の5つの柱って何？",
+        "官民データ計画としての『5つの柱』を全部挙げて",
+    ):
+        r = ask(client, q)
+        assert r["answerable"] is True, q
+        assert (
+            "オンライン化" in r["answer"] and "標準化" in r["answer"] and "オープンデータ" in r["answer"]
+        ), q
 
 
 @pytest.mark.parametrize(
