@@ -186,10 +186,7 @@ def _coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, 
     left, right, tail = m.groups()
     each = bool(_EACH.search(tail))
     intent = detect(text)
-    refs = [
-        _side_ref(side, linker, known, each, intent, tail, other)
-        for side, other in ((left, right), (right, left))
-    ]
+    refs = [_side_ref(a, linker, known, each, intent, tail, b) for a, b in ((left, right), (right, left))]
     if not (all(refs) and refs[0] != refs[1]):
         return [(text, None)]
     if not any(measure_ids_in(side, known) for side in (left, right)) and _named_across(left, right, linker):
@@ -211,29 +208,21 @@ def _named_across(left: str, right: str, linker: Linker) -> bool:
     return False
 
 
-def _side_ref(
-    side: str,
-    linker: Linker,
-    known: set[str],
-    each: bool,
-    intent: Intent,
-    tail: str = "",
-    other: str = "",
-) -> str | None:
+def _side_ref(side: str, linker: Linker, known: set[str], each: bool, intent: Intent, tail="", other="") -> str | None:  # fmt: skip
     ids = measure_ids_in(side, known)
     if ids:
         return ids[0]
-    if tail and intent.has("figure", "actual", "target", "baseline"):
-        # 「ノーコードツールと議事録…、R5の削減時間は？」: the figure asked is named by the side and the tail together
-        # (the box 「ノーコードツール…削減時間」, not the bullet 「ノーコードツールの活用」): the two name it, or the
-        # side's words are in it, and this side names more of it than the other side does
-        joint = linker.link(f"{side} {tail}", kinds=("progress_kpi", "kpi"), top=1)
-        if joint:
-            ref = joint[0].entity.ref
-            own = linker.by_name(side, ref)
-            named = joint[0].name >= LINK_NAME or any(x.cover >= SIDE_COVER for x in own)
-            if named and max((x.name for x in own), default=0.0) > _name_share(other, ref, linker):
-                return ref
+    # 「ノーコードツールと議事録…、R5の削減時間は？」: the box the side and the tail name together (not the tool's
+    # bullet), when the two name it or the side's words are in it, and this side names more of it than the other
+    joint = (
+        linker.link(f"{side} {tail}", ("progress_kpi", "kpi"), 1)
+        if tail and intent.has("figure", "actual", "target", "baseline")
+        else []
+    )
+    own = linker.by_name(side, joint[0].entity.ref) if joint else []
+    if joint and (joint[0].name >= LINK_NAME or any(x.cover >= SIDE_COVER for x in own)):
+        if max((x.name for x in own), default=0.0) > _name_share(other, joint[0].entity.ref, linker):
+            return joint[0].entity.ref
     pins = own_pins(side, linker, intent)
     if pins:
         return pins[0]
