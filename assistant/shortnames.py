@@ -50,7 +50,7 @@ def short_names(sources: SourceLines) -> dict[str, ShortName]:
             if len(name) < 3 or name in out:
                 continue
             row = bisect_right(offsets, m.start()) - 1
-            begin = _sentence_start(text, max(floor[row], offsets[row - 8] if row >= 8 else 0), m.start())
+            begin = _sentence_start(text, floor[row], m.start())
             close = text.find("）", m.end())
             end = close + 1 if close >= 0 else m.end()
             first = rows[bisect_right(offsets, begin) - 1][0]
@@ -89,9 +89,7 @@ def used_in(text: str, doc_id: str, names: dict[str, ShortName], limit: int = 2)
         if s.doc_id == doc_id and n in t and f"「{n}」" not in t
     ]
     out: list[ShortName] = []
-    for s in found:
-        if not any(
-            s.name in o.name for o in out
-        ):  # 「官民データ法」 is not asked again inside 「官民データ法…」
+    for s in found:  # 「官民データ法」 is not explained again inside 「官民データ法…」
+        if not any(s.name in o.name for o in out):
             out.append(s)
     return out[:limit]

@@ -41,18 +41,20 @@ def split_parts(question: str, generic: frozenset[str] = frozenset()) -> list[st
 def _alternative(piece: str) -> bool:
     """Is a piece the other side of an alternative: a predicate alone (「低いほう」), asking nothing of its own
     (not 「担当は？」, not 「トップは誰？」) and naming nothing (not 「根拠法も」, not 「R4は？」)?"""
-    if detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
-        return False
-    said = predicates(piece)
-    return bool(said) and all(t in said or len(t) == 1 for t in content_tokens(piece))
+    return bool(predicates(piece)) and _asks_nothing(piece, frozenset())
 
 
 def _asks_again(piece: str, generic: frozenset[str]) -> bool:
     """Does a piece ask nothing of its own and name nothing: question words and verbs only (「名前を知りたい」)?"""
-    if not generic or detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
+    return bool(generic) and _asks_nothing(piece, generic)
+
+
+def _asks_nothing(piece: str, words: frozenset[str]) -> bool:
+    """No attribute, no asked type, no figure or year, and no content word but verbs and `words`."""
+    if detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
         return False
     said = predicates(piece)
-    return all(t in said or t in generic or len(t) == 1 for t in content_tokens(piece))
+    return all(t in said or t in words or len(t) == 1 for t in content_tokens(piece))
 
 
 _CONTRAST = re.compile(
