@@ -247,7 +247,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
         intent = detect(text)
         ids = tuple(measure_ids_in(text, known))
         claims = tuple(k.department_hits(text)) if intent.has("claim") else ()
-        pins = (side,) if side and not ids else own_pins(text, linker, intent)
+        pins = (side,) if side and not ids else own_pins(text, linker, intent, k)
         named = max((x.name for x in linker.link(text, top=3) if x.entity.kind != "totals"), default=0.0)
         if len(ids) > 1 and not side and not intent.has("list", "which_measure"):
             # 「企22・企23の現状値は？」: the same asked of each measure it numbers

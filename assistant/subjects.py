@@ -77,6 +77,8 @@ _KINDS = {
 }
 
 
+_PLAN_ONLY = ("target", "baseline", "baseline_date")  # figures a report bullet never holds
+
 _ANY = (
     "measure",
     "kpi",
@@ -93,7 +95,12 @@ def kinds_for(intent: Intent) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kinds)) or _ANY
 
 
-def own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[str, ...]:
+def own_pins(
+    text: str, linker: Linker, intent: Intent | None = None, k: Knowledge | None = None
+) -> tuple[str, ...]:
+    """The record `text` names, of a kind that holds what `intent` asks. With `k`, a report bullet named where a
+    plan figure is asked (「…研修、計画の目標人数とR5に受けた人数」) stands for the plan KPI whose actual it carries
+    (`as_kind`): the KPI's answer quotes the bullet beside the plan's figures."""
     kinds = kinds_for(intent) if intent else None
     # the record kind listed first for an attribute wins when it is named (a measure's 事業開始 over a bullet)
     for group in (
@@ -103,7 +110,9 @@ def own_pins(text: str, linker: Linker, intent: Intent | None = None) -> tuple[s
             continue  # the attribute's only kind was tried: no other kind may stand in for it
         named = [x for x in linker.link(text, kinds=group or None, top=5) if x.name >= LINK_NAME]
         if named:
-            return (longest(named).entity.ref,)
+            ref = longest(named).entity.ref
+            plan_asked = k is not None and intent is not None and intent.has(*_PLAN_ONLY)
+            return (as_kind(ref, ("kpi", "progress_kpi"), linker, k) if plan_asked and k else ref,)
     return ()
 
 

@@ -77,6 +77,14 @@ def catalog() -> Catalog:
             ),
             PlanKpi(
                 doc_id="plan",
+                kpi_id="plan:kpi:03",
+                item="模擬相談会開催回数",
+                unit="回",
+                baseline=q("2", 2),
+                targets={"R6": q("6", 6)},
+            ),
+            PlanKpi(
+                doc_id="plan",
                 kpi_id="plan:kpi:02",
                 item="事故件数",
                 baseline=q("4", 4),
@@ -102,6 +110,9 @@ def catalog() -> Catalog:
             Initiative(doc_id="rep", goal="目標一", text="試験推進研修（30人）", line_start=7, line_end=7),
             Initiative(
                 doc_id="rep", goal="目標一", text="見本推進リーダー研修（4人）", line_start=7, line_end=7
+            ),
+            Initiative(
+                doc_id="rep", goal="目標一", text="模擬相談会の開催（12回）", line_start=9, line_end=9
             ),
         ],
         glossary=[GlossaryTerm(doc_id="plan", term="AI", definition="人工知能のこと。")],
@@ -446,3 +457,12 @@ def test_a_japanese_part_describing_a_record_in_its_own_words_is_linked_when_ret
     assert agreed_pins("会議を遠くからやる仕組みってどんなもの？", linker, what, {meeting}) == (meeting,)
     claim = detect("会議を遠くからやる仕組みは見本課の担当で合ってる？")
     assert agreed_pins("会議を遠くからやる仕組みは見本課の担当で合ってる？", linker, claim, {meeting}) == ()
+
+
+def test_a_report_bullet_named_where_a_plan_figure_is_asked_stands_for_the_plan_kpi_it_carries(k, linker):
+    # the bullet 「模擬相談会の開催（12回）」 carries the actual of the plan KPI 「模擬相談会開催回数」 (assistant/join.py)
+    assert understand("模擬相談会の開催、R5に開いた回数は？", [], k, linker).parts[0].pins == (
+        "initiative@9",
+    )
+    asked_plan = understand("模擬相談会の開催、計画の目標回数とR5に開いた回数は？", [], k, linker)
+    assert asked_plan.parts[0].pins == ("plan:kpi:03",)
