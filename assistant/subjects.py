@@ -28,6 +28,7 @@ __all__ = [
     "kinds_for",
     "own_pins",
     "longest",
+    "subject_of",
     "conversation_subject",
     "names_other",
     "about",
@@ -108,12 +109,24 @@ def own_pins(
     ):
         if group is not None and not group:
             continue  # the attribute's only kind was tried: no other kind may stand in for it
-        named = [x for x in linker.link(text, kinds=group or None, top=5) if x.name >= LINK_NAME]
-        if named:
-            ref = longest(named).entity.ref
+        top = subject_of(linker.link(text, kinds=group or None, top=5))
+        if top:
+            ref = top.entity.ref
             plan_asked = k is not None and intent is not None and intent.has(*_PLAN_ONLY)
             return (as_kind(ref, ("kpi", "progress_kpi"), linker, k) if plan_asked and k else ref,)
     return ()
+
+
+def subject_of(links: list[Link]) -> Link | None:
+    """The record a text names among its links (strongest first): the `longest` named one, unless a record not
+    named whole covers the text's words far better (by `OTHER_MARGIN` of them): a short generic name (a bullet
+    「…の推進」) is named whole in passing by a question whose other words (「データセット」) are the KPI's."""
+    named = [x for x in links if x.name >= LINK_NAME]
+    if not named:
+        return None
+    top = longest(named)
+    rival = [x for x in links if x.name < LINK_NAME and x.cover >= top.cover + OTHER_MARGIN]
+    return rival[0] if rival else top
 
 
 def longest(named: list[Link]) -> Link:

@@ -17,7 +17,7 @@ from assistant.retrieve import Hit
 from assistant.schemas import Turn
 from assistant.service import _GENERIC
 from assistant.status import Status, box_status, plan_status
-from assistant.subjects import longest
+from assistant.subjects import longest, subject_of
 from assistant.vectors import agreed_pins, dense_pins
 from assistant.verify import missing_asked
 from ingest.chunk import build_chunks
@@ -269,6 +269,15 @@ def test_the_longest_named_record_is_the_subject():
     assert longest([bullet, kpi, other]) is kpi
     assert longest([bullet, other]) is bullet  # a name that does not hold the bullet's is another thing
     assert longest([bullet, replace(kpi, cover=0.3)]) is bullet  # nor one that covers less of the question
+
+
+def test_a_record_covering_far_more_of_the_question_beats_a_short_name_named_in_passing():
+    # 「模擬相談会の推進」 is named whole, but the question's other words are all the KPI's
+    bullet = Link(Entity("initiative", "initiative@9", "模擬相談会の推進", ""), 0.82, 0.5)
+    kpi = Link(Entity("kpi", "plan:kpi:03", "模擬相談会開催回数（延べ）", ""), 0.5, 0.8)
+    assert subject_of([bullet, kpi]) is kpi
+    assert subject_of([bullet, replace(kpi, cover=0.7)]) is bullet  # covering a little more is no lead
+    assert subject_of([kpi]) is None  # nothing is named
 
 
 def test_a_kpi_row_printed_under_two_measures_shares_its_report_box(catalog):
