@@ -22,6 +22,8 @@ __all__ = [
     "topic_of",
     "expand_aliases",
     "aliases",
+    "with_japanese_terms",
+    "english_terms",
     "ANAPHORA_RE",
     "VOCABULARY",
     "vocabulary",
@@ -48,6 +50,28 @@ def expand_aliases(question: str) -> str:
     for rx, full, _ in _ALIASES:
         question = rx.sub(full, question)
     return question
+
+
+ENGLISH = Path(__file__).with_name("vocab") / "english.toml"
+_ENGLISH = [
+    (re.compile("|".join(t["patterns"]), re.IGNORECASE), t["japanese"], t["examples"])
+    for t in _load(ENGLISH).get("term", [])
+]
+
+
+def with_japanese_terms(question: str) -> str:
+    """An English question with the documents' Japanese term after the words that mean it (`vocab/english.toml`):
+    「which three key goals（重点目標） are listed」."""
+    for rx, japanese, _ in _ENGLISH:
+        m = rx.search(question)
+        if m:
+            question = f"{question[: m.end()]}（{japanese}）{question[m.end() :]}"
+    return question
+
+
+def english_terms() -> list[tuple[str, str, list[str]]]:
+    """(pattern, Japanese term, examples) of every English entry."""
+    return [(rx.pattern, ja, examples) for rx, ja, examples in _ENGLISH]
 
 
 def aliases() -> list[tuple[str, str, list[str]]]:

@@ -67,7 +67,9 @@ class Outline:
         k = self.k
         """「Xって何？」 where X names a heading: answer with its sub-headings (or its sibling headings)."""
         if intent.has("figure", "count_items") or (
-            not intent.has("what", "list", "count") and not re.search(r"何と何|どれ|なに", q)
+            not intent.has("what", "list", "count")
+            and not counts_parts(q)
+            and not re.search(r"何と何|どれ|なに", q)
         ):
             return None
         # an English question names a heading by the Japanese words it gives (「(重点目標)」), if any

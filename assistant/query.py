@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.intent import Attr, Intent, detect, expand_aliases, topic_of
+from assistant.intent import Attr, Intent, detect, expand_aliases, topic_of, with_japanese_terms
 from assistant.join import report_bullet_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -238,7 +238,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     known = set(k.listings)
     pieces = [
         c
-        for p in split_parts(q, frozenset(linker.generic))
+        for p in split_parts(with_japanese_terms(q) if english else q, frozenset(linker.generic))
         for x in contrasted(p)
         for c in _coordinated(x, linker, known)
     ]

@@ -148,3 +148,15 @@ def test_every_alias_covers_a_class_and_is_read_as_the_printed_name():
         for q in examples:
             assert full in expand_aliases(q), f"{q!r} is not read with {full!r}"
     assert "県警察" in expand_aliases("宮城県警察")  # a short form inside a longer word is left alone
+
+
+def test_every_english_term_covers_a_class_and_is_read_with_the_documents_japanese_word():
+    from assistant.intent import english_terms, with_japanese_terms
+
+    for _pattern, japanese, examples in english_terms():
+        assert len(set(examples)) >= 2, f"{japanese}: needs two differently worded examples"
+        for q in examples:
+            assert f"（{japanese}）" in with_japanese_terms(q), f"{q!r} is not read with {japanese!r}"
+    # the English words stay; the Japanese term follows them, once
+    assert with_japanese_terms("What are the three key goals?") == "What are the three key goals（重点目標）?"
+    assert "（" not in with_japanese_terms("Who is the contact person?")
