@@ -19,6 +19,8 @@ _ALTERNATIVE = (
 )
 _SPLIT = re.compile(
     r"(?<=[？?])\s*(?=\S)|(?:。|、)?\s*(?:それと|それから|あと(?=[、,]?\S*[はのを])|また、|and also\b)"
+    r"|,\s*and (?=(?:how|what|which|who|when|where|is|are|was|were|did|does|do|has|have)\b)",  # a second question
+    re.IGNORECASE,
 )
 
 

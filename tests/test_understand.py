@@ -133,6 +133,13 @@ def test_a_second_question_is_a_second_part():
     assert split_parts("甲1の担当は?それとR5の実績も教えて") == ["甲1の担当は?", "R5の実績も教えて"]
     assert split_parts("甲1の担当は?R5は?") == ["甲1の担当は?", "R5は?"]
     assert split_parts("甲1の担当は?") == ["甲1の担当は?"]
+    assert split_parts("How many staff did X in FY2023, and how many did Y?") == [
+        "How many staff did X in FY2023",
+        "how many did Y?",
+    ]
+    assert (
+        len(split_parts("Which measures cover X and Y, and by whom?")) == 1
+    )  # 'and' joins words, not questions
 
 
 def test_the_other_side_of_an_alternative_is_not_a_second_question():
