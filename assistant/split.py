@@ -64,9 +64,22 @@ _CONTRAST = re.compile(
 )
 
 
+# "which saved more: the A or the B?" is "A and B, which saved more?": the shape the coordination reads
+_EN_ALTERNATIVE = re.compile(
+    r"^(?P<ask>.*?\b(?:which|what|who)\b[^:?]*?)(?::\s*(?:the\s+)?|,\s*the\s+)(?P<a>[^?]+?),?\s+or\s+(?:the\s+)?"
+    r"(?P<b>[^?]+)\?(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+
+
 def contrasted(text: str) -> list[str]:
     """「計画ではいつ…って書いてあって、実際にはいつ…？」 asks the plan and the report: two parts, the second about
-    the first's subject. Each side must ask something of its own."""
+    the first's subject. Each side must ask something of its own. An English alternative ("which …: A or B?") is
+    put in the shape of a coordination ("A and B, which …?")."""
+    en = _EN_ALTERNATIVE.match(text)
+    if en:  # a side read with the documents' terms (`intent.with_japanese_terms`) is named by them alone
+        a, b = (" ".join(re.findall(r"（([^）]+)）", en[x])) or en[x] for x in ("a", "b"))
+        return [f"{a} and {b}, {en['ask']}?{en['rest']}"]
     m = _CONTRAST.match(text)
     if not m or not all(detect(side).asks or asked_type(side) for side in m.groups()):
         return [text]

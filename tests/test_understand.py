@@ -482,3 +482,16 @@ def test_a_report_bullet_named_where_a_plan_figure_is_asked_stands_for_the_plan_
     )
     asked_plan = understand("模擬相談会の開催、計画の目標回数とR5に開いた回数は？", [], k, linker)
     assert asked_plan.parts[0].pins == ("plan:kpi:03",)
+
+
+def test_an_english_alternative_is_read_as_a_coordination_of_its_sides():
+    from assistant.split import contrasted
+
+    assert contrasted("Which saved more hours: the X system or the Y tool?") == [
+        "X system and Y tool, Which saved more hours?"
+    ]
+    # a side read with the documents' Japanese terms is named by them
+    assert contrasted("Which saved more: the minutes（議事録） system or the apps（アプリ）?") == [
+        "議事録 and アプリ, Which saved more?"
+    ]
+    assert contrasted("Which measure is this?") == ["Which measure is this?"]
