@@ -23,6 +23,7 @@ __all__ = [
     "expand_aliases",
     "aliases",
     "with_japanese_terms",
+    "japanese_terms_in",
     "english_terms",
     "ANAPHORA_RE",
     "VOCABULARY",
@@ -67,6 +68,11 @@ def with_japanese_terms(question: str) -> str:
         if m:
             question = f"{question[: m.end()]}（{japanese}）{question[m.end() :]}"
     return question
+
+
+def japanese_terms_in(text: str) -> list[str]:
+    """The Japanese terms `with_japanese_terms` put in `text`, in order."""
+    return re.findall(r"（([^）]+)）", text)
 
 
 def english_terms() -> list[tuple[str, str, list[str]]]:

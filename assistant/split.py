@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer_types import asked_type
-from assistant.intent import Attr, detect
+from assistant.intent import Attr, detect, japanese_terms_in
 from ingest.normalize import nfkc
 from ingest.tokenize import content_tokens, predicates
 
@@ -78,7 +78,7 @@ def contrasted(text: str) -> list[str]:
     put in the shape of a coordination ("A and B, which …?")."""
     en = _EN_ALTERNATIVE.match(text)
     if en:  # a side read with the documents' terms (`intent.with_japanese_terms`) is named by them alone
-        a, b = (" ".join(re.findall(r"（([^）]+)）", en[x])) or en[x] for x in ("a", "b"))
+        a, b = (" ".join(japanese_terms_in(en[x])) or en[x] for x in ("a", "b"))
         return [f"{a} and {b}, {en['ask']}?{en['rest']}"]
     m = _CONTRAST.match(text)
     if not m or not all(detect(side).asks or asked_type(side) for side in m.groups()):

@@ -76,10 +76,7 @@ _KINDS = {
     "budget": ("totals", "measure"),
     "glossary": ("glossary",),
 }
-
-
 _PLAN_ONLY = ("target", "baseline", "baseline_date")  # figures a report bullet never holds
-
 _ANY = (
     "measure",
     "kpi",
@@ -112,8 +109,9 @@ def own_pins(
         top = subject_of(linker.link(text, kinds=group or None, top=5))
         if top:
             ref = top.entity.ref
-            plan_asked = k is not None and intent is not None and intent.has(*_PLAN_ONLY)
-            return (as_kind(ref, ("kpi", "progress_kpi"), linker, k) if plan_asked and k else ref,)
+            if k is not None and intent is not None and intent.has(*_PLAN_ONLY):
+                ref = as_kind(ref, ("kpi", "progress_kpi"), linker, k)
+            return (ref,)
     return ()
 
 
