@@ -93,6 +93,11 @@ class Knowledge:
         years = [fiscal_year(lab) for kpi in self.catalog.kpis for lab in kpi.targets]
         return max((y for y in years if y), default=9999)
 
+    def unit_of(self, ref: str) -> str | None:
+        """The unit a KPI record (plan or report box) counts in, or None for another record."""
+        kpi = self.kpi_by_id.get(ref) or self.progress_by_id.get(ref)
+        return kpi.unit if kpi else None
+
     # --- measures -------------------------------------------------------------------------------------------
     def primary(self, mid: str) -> Measure | None:
         """The first non-re-listed listing (the full one), else the first listing."""

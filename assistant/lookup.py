@@ -18,7 +18,7 @@ from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.query import LINK_NAME, asks_report
 from assistant.retrieve import Filters, Hit, HybridSearcher
-from assistant.verify import missing_asked
+from assistant.verify import counts_in, missing_asked
 from ingest.normalize import nfkc
 from ingest.records import Chunk
 from ingest.tokenize import content_tokens
@@ -167,9 +167,12 @@ class Lookup:
         return box is None or box.plan_kpi_id is None or box in self.k.progress_by_plan.get(plan, [])
 
     def _best_kpi_hit(self, q: str, hits: list[Hit], order: tuple[str, ...]) -> Hit | None:
-        for i, h in enumerate(hits[:6]):
-            if h.chunk.kind in order and self._confident(q, h, i):
-                # prefer the preferred kind when an equally good one follows
+        for i, h in enumerate(hits[:6]):  # a KPI in another counter than the asked one does not answer it
+            if (
+                h.chunk.kind in order
+                and self._confident(q, h, i)
+                and counts_in(q, self.k.unit_of(h.chunk.record_ref))
+            ):
                 if "link" in h.ranks:  # the question names this record: it is the subject
                     return h
                 for h2 in hits[i + 1 : 6]:
@@ -275,16 +278,8 @@ def no_kpi(k: Knowledge, mid: str) -> Draft:
     d = abstain(f"{name}には計画上の目標指標（KPI）が設定されていないため、目標値・実績は資料にありません。")
     d.measures = []
     if m:
-        d.evidence.append(
-            Evidence(
-                m.doc_id,
-                m.line_start,
-                m.line_end,
-                f"{m.measure_id} {m.name or ''}",
-                m.measure_id,
-                m.goal or None,
-            )
-        )
+        quote = f"{m.measure_id} {m.name or ''}"
+        d.evidence.append(Evidence(m.doc_id, m.line_start, m.line_end, quote, m.measure_id, m.goal or None))
     return d
 
 

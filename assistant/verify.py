@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc, number_tokens
 
-__all__ = ["unsupported", "verify_lines", "missing_asked", "holds_figure_in"]
+__all__ = ["unsupported", "verify_lines", "missing_asked", "holds_figure_in", "counts_in"]
 
 COUNTERS = Path(__file__).with_name("vocab") / "counters.toml"
 with COUNTERS.open("rb") as _f:
@@ -90,17 +90,38 @@ def verify_lines(lines: list[str], sources: list[str], departments: list[str]) -
     return kept, problems
 
 
-# 「事故の件数は？」「参加した人数って？」 ask a figure in that counter as 「何件」「何人」 do
-_ASKED_COUNT = re.compile(r"(?<!法)(件|人|回)数(?:は|って|を|が)?\s*(?:[?？]|$|いくつ|何|どれ|教え)")
+# 「事故の件数は？」「参加した人数って？」「削減できたページ数は？」 ask a figure in that counter as 「何件」 does
+_ASKED_COUNT = re.compile(
+    "(?<!法)("
+    + "|".join(
+        sorted({re.escape(n) for g in _GROUPS for n in g if not n.endswith("数")}, key=len, reverse=True)
+    )
+    + ")数(?:は|って|を|が)?\\s*(?:[?？]|$|いくつ|何|どれ|教え)"
+)
+
+
+def _asked(question: str) -> re.Match[str] | None:
+    return _ASKED_UNIT.search(nfkc(question)) or _ASKED_COUNT.search(nfkc(question))
 
 
 def missing_asked(question: str, lines: list[str]) -> str | None:
     """The asked-attribute check: the counter a question asks its figure in (「何基」) when no figure of the answer
     is in that counter (the answer does not answer what was asked), else None."""
-    m = _ASKED_UNIT.search(nfkc(question)) or _ASKED_COUNT.search(nfkc(question))
+    m = _asked(question)
     if not m:
         return None
     return None if _figure_in(" ".join(lines), m.group(1)) else m.group(0)
+
+
+def counts_in(question: str, unit: str | None) -> bool:
+    """Can a record in `unit` answer the counter `question` asks in? (「削減できたページ数は？」 is not answered by a
+    KPI in ％.) True when the question asks no counter, the unit is not known, or a share is asked (every KPI has
+    its 達成率 in ％)."""
+    m = _asked(question)
+    if not m or not unit:
+        return True
+    same = {n for g in _GROUPS if m.group(1) in g for n in g} or {m.group(1)}
+    return "%" in same or any(n in nfkc(unit) for n in same)
 
 
 def holds_figure_in(text: str, unit: str) -> bool:

@@ -19,7 +19,7 @@ from assistant.service import _GENERIC
 from assistant.status import Status, box_status, plan_status
 from assistant.subjects import longest, subject_of
 from assistant.vectors import agreed_pins, dense_pins
-from assistant.verify import missing_asked
+from assistant.verify import counts_in, missing_asked
 from ingest.chunk import build_chunks
 from ingest.records import (
     Catalog,
@@ -234,6 +234,15 @@ def test_a_change_is_computed_from_the_records_and_declared(catalog):
 def test_an_answer_without_a_figure_in_the_asked_counter_is_not_an_answer():
     assert missing_asked("基地局は何基ある？", ["利用者数は160者です。"]) == "何基"
     assert missing_asked("受講者は何人？", ["研修（30人）"]) is None
+
+
+def test_a_kpi_counted_in_another_counter_does_not_answer_the_asked_count():
+    assert not counts_in("会議で削減できたページ数は？", "％")  # a rate is no count of pages
+    assert counts_in("何人受けた？", "人/年度") and counts_in(
+        "実施件数は？", "回／年度"
+    )  # 件 and 回 count events
+    assert counts_in("達成率は何％？", "人")  # every KPI has its 達成率 in ％
+    assert counts_in("目標は？", "％") and counts_in("何人？", None)  # no counter asked, or no unit known
 
 
 def test_the_kpi_status_rule(catalog):
