@@ -105,14 +105,21 @@ def lacks_asked_type(question: str, lines: list[str], titles: tuple[str, ...] = 
 
 
 def not_what_was_asked(
-    question: str, lines: list[str], titles: tuple[str, ...] = (), counted: bool = True
+    question: str,
+    lines: list[str],
+    titles: tuple[str, ...] = (),
+    counted: bool = True,
+    owners: tuple[str, ...] = (),
 ) -> str | None:
     """Why an answer does not answer what was asked, said to the user, or None: no figure in the asked counter
     (「何基」, `verify.missing_asked`; not when `counted` is off: 「何回開くかって指標、どの施策の？」 asks a
-    measure), or not the asked kind of thing (a date for 「いつ」, a name for 「誰」)."""
+    measure), no department of `owners` where the owner is asked (a report bullet names none), or not the asked
+    kind of thing (a date for 「いつ」, a name for 「誰」)."""
     unit = missing_asked(question, lines) if counted else None
     if unit:
         return f"資料には、ご質問の「{unit}」に当たる数値の記載が見当たりません。"
+    if owners and not any(o in line for line in lines for o in owners):
+        return "資料には、お尋ねの取組の担当所属（部局・課）の記載が見当たりません。"
     wanted = lacks_asked_type(question, lines, titles)
     return f"資料には、ご質問の「{wanted}」に当たる記載が見当たりません。" if wanted else None
 

@@ -166,9 +166,9 @@ class _Engine:
         if not draft.answerable:
             return draft
         # the documents' titles date nothing asked, and the department in charge names no company asked for
-        ignore = tuple(self.k.titles.values()) + self.own_area
-        ignore += () if part.intent.has("owner") else self.owner_names
-        why = not_what_was_asked(part.text, draft.lines, ignore, counted=not part.intent.has("which_measure"))
+        owners = self.owner_names if part.intent.has("owner") else ()
+        ignore = tuple(self.k.titles.values()) + self.own_area + (() if owners else self.owner_names)
+        why = not_what_was_asked(part.text, draft.lines, ignore, not part.intent.has("which_measure"), owners)
         if why:
             return abstain(why)
         later = unmentioned_year(part.intent.years, draft.lines, self.k.last_plan_year)

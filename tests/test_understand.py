@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from assistant.answer_types import not_what_was_asked
 from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.intent import detect
 from assistant.knowledge import Knowledge
@@ -234,6 +235,12 @@ def test_a_change_is_computed_from_the_records_and_declared(catalog):
 def test_an_answer_without_a_figure_in_the_asked_counter_is_not_an_answer():
     assert missing_asked("基地局は何基ある？", ["利用者数は160者です。"]) == "何基"
     assert missing_asked("受講者は何人？", ["研修（30人）"]) is None
+
+
+def test_an_answer_naming_no_department_does_not_answer_who_is_in_charge():
+    bullet = ["「…の取組: 「みやぎハイパーウェブ」の運用」（R5年度実績より）"]
+    assert not_what_was_asked("それの担当は？", bullet, owners=("情報政策課",)) is not None
+    assert not_what_was_asked("それの担当は？", ["担当は情報政策課です。"], owners=("情報政策課",)) is None
 
 
 def test_a_kpi_counted_in_another_counter_does_not_answer_the_asked_count():
