@@ -10,7 +10,7 @@ from assistant.intent import Intent
 from assistant.knowledge import Knowledge, kpi_key
 from assistant.status import box_status
 from ingest.normalize import era_label, fiscal_year
-from ingest.records import PlanKpi, ProgressKpi
+from ingest.records import PlanKpi, ProgressKpi, Quantity
 
 __all__ = ["answer_kpi", "plan_kpi_sentence", "progress_sentence", "kpis_for"]
 
@@ -158,6 +158,8 @@ def answer_kpi(
         want_actual and len(d.lines) > n_plan and (boxes or bullet is not None)
     ):  # the actual asked for comes first, the plan after
         d.lines = d.lines[n_plan:] + d.lines[:n_plan]
+    if intent.claimed and d.answerable and d.lines:
+        _confirm(d, plan_kpis, boxes, intent)
     if missing_year and not d.lines:
         years = "、".join(fy_phrase(y) for y in intent.years)
         labels = "、".join(plan_kpis[0].targets) if plan_kpis else ""
@@ -165,6 +167,50 @@ def answer_kpi(
         d.answerable = False
         d.evidence += [kpi_evidence(x) for x in plan_kpis]
     return d
+
+
+def _asked_figures(
+    plan_kpis: list[PlanKpi], boxes: list[ProgressKpi], intent: Intent
+) -> list[tuple[str, Quantity, str | None]]:
+    """(label, figure, unit) of what a yes/no check asserts: the asked attribute's figures of the first KPI."""
+    out: list[tuple[str, Quantity, str | None]] = []
+    labels = [era_label(y) for y in intent.years]
+    for kpi in plan_kpis[:1]:
+        if intent.has("baseline") and kpi.baseline:
+            out.append(("計画の現状値", kpi.baseline, kpi.unit))
+        if intent.has("target") or not intent.has("baseline", "actual", "met", "figure"):
+            last = list(kpi.targets)[-1:] if intent.final_year else []
+            out += [
+                (f"{lab}（{fiscal_year(lab)}年度）の目標値", q, kpi.unit)
+                for lab, q in kpi.targets.items()
+                if lab in (last or labels or kpi.targets)
+            ]
+    for p in boxes[:1]:
+        if p.latest and (intent.has("actual", "met", "figure") or p.latest_year_raw in labels):
+            out.append((f"{p.latest_year_raw or ''}実績", p.latest, p.unit))
+        if p.target and intent.has("target") and not plan_kpis:
+            out.append((f"目標（{p.target_year_raw or ''}）", p.target, p.unit))
+        if p.baseline and intent.has("baseline") and not plan_kpis:
+            out.append((f"基準値（{p.baseline_year_raw or ''}）", p.baseline, p.unit))
+    return [x for x in out if x[1].value is not None]
+
+
+def _confirm(d: Draft, plan_kpis: list[PlanKpi], boxes: list[ProgressKpi], intent: Intent) -> None:
+    """「R6目標は35で合ってる？」: はい／いいえ first, from the asked figure as printed; the claimed figure, when
+    denied, is the question's (`derived`)."""
+    figures = _asked_figures(plan_kpis, boxes, intent)
+    if not figures:
+        return
+    said = [
+        (lab, q, u) for lab, q, u in figures if any(abs((q.value or 0) - c) < 1e-9 for c in intent.claimed)
+    ]
+    if said:
+        d.lines.insert(0, "はい、" + "、".join(f"{lab}は{shown(q, u)}" for lab, q, u in said[:2]) + "です。")
+        return
+    claimed = "・".join(f"{c:g}" for c in intent.claimed)
+    facts = "、".join(f"{lab}は{shown(q, u)}" for lab, q, u in figures[:4])
+    d.lines.insert(0, f"いいえ、{facts}で、{claimed}ではありません。")
+    d.derived += [f"{c:g}" for c in intent.claimed]
 
 
 def _distinct_kpis(kpis: list[PlanKpi]) -> list[PlanKpi]:

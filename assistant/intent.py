@@ -172,6 +172,7 @@ class Intent:
     years: tuple[int, ...] = ()
     final_year: bool = False
     anaphoric: bool = False
+    claimed: tuple[float, ...] = ()  # figures a yes/no check asserts (「R6目標は35で合ってる？」)
 
     def has(self, *names: str) -> bool:
         return any(Attr(n) in self.asks for n in names)
@@ -225,7 +226,21 @@ def detect(question: str) -> Intent:
         years=tuple(years),
         final_year=bool(_FINAL_RE.search(q)),
         anaphoric=bool(ANAPHORA_RE.search(q.strip())) or len(q.strip()) <= 8,
+        claimed=_claimed(q) if "claim" in asks else (),
     )
+
+
+# a figure standing alone: not a year (R6, 2024年度), a measure's number (企22) or part of a name (5G, 第9条)
+_FIGURE_RE = re.compile(
+    r"(?<![A-Za-z0-9.,\u4e00-\u9fff])\d[\d,]*(?:\.\d+)?(?![\d.,]*\s*(?:年|月|日|条|つ|G(?![A-Za-z])))"
+)
+
+
+def _claimed(q: str) -> tuple[float, ...]:
+    """The figures a yes/no question asserts, outside its years and record numbers."""
+    spans = [m.span() for m in _YEAR_RE.finditer(q)]
+    found = [m for m in _FIGURE_RE.finditer(q) if not any(a <= m.start() < b for a, b in spans)]
+    return tuple(float(m.group(0).replace(",", "")) for m in found)
 
 
 def vocabulary() -> dict[str, dict]:

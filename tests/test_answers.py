@@ -650,6 +650,22 @@ def test_a_claimed_start_year_is_confirmed_or_denied_with_the_printed_one(
     assert r["answerable"] is True and r["answer"].startswith(lead) and start in r["answer"]
 
 
+@pytest.mark.parametrize(
+    ("question", "lead", "printed"),
+    [
+        ("オープンデータ公開済み市町村数のR6目標は35で合ってる？", "はい", "35"),
+        ("Web会議実施件数の現状値は500件だっけ？", "いいえ", "400"),
+        ("RTK基地局の利用者数のR5実績は160者で合ってる？", "はい", "160"),
+    ],
+)
+def test_a_claimed_kpi_figure_is_confirmed_or_denied_with_the_printed_one(
+    client: TestClient, question: str, lead: str, printed: str
+) -> None:
+    r = ask(client, question)
+    first = r["answer"].split("\n", 1)[0]
+    assert r["answerable"] is True and first.startswith(lead) and printed in first
+
+
 def test_a_claimed_date_the_evidence_does_not_state_is_not_confirmed(client: TestClient) -> None:
     """The report prints the portal's page views, not when it opened: a quote about it neither confirms nor denies."""
     r = ask(client, "県産品ポータルサイト『宮城旬鮮探訪』は2021年に開設されたんでしたっけ？")

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
 from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.intent import detect
@@ -235,6 +236,23 @@ def test_a_change_is_computed_from_the_records_and_declared(catalog):
 def test_an_answer_without_a_figure_in_the_asked_counter_is_not_an_answer():
     assert missing_asked("基地局は何基ある？", ["利用者数は160者です。"]) == "何基"
     assert missing_asked("受講者は何人？", ["研修（30人）"]) is None
+
+
+def test_a_yes_no_check_carries_the_figures_it_asserts_not_its_years_or_record_numbers():
+    assert detect("R6目標は35で合ってる？").claimed == (35.0,)
+    assert detect("企15の目標は1,731で合ってる？").claimed == (1731.0,)
+    assert detect("交付率は78.34%だよね？").claimed == (78.34,)
+    assert detect("テレワークは2019年度からだよね？").claimed == ()
+    assert detect("R6目標は35？").claimed == ()  # not a yes/no check
+
+
+def test_a_claimed_figure_is_confirmed_or_denied_first_from_the_record(catalog, k):
+    plan = [catalog.kpis[0]]  # 無線網の設置箇所数: R6 target 40
+    yes = answer_kpi(k, plan, [], detect("設置箇所数のR6目標は40で合ってる？"))
+    no = answer_kpi(k, plan, [], detect("設置箇所数のR6目標は50だよね？"))
+    assert yes.lines[0] == "はい、R6（2024年度）の目標値は40箇所です。"
+    assert no.lines[0].startswith("いいえ、R6（2024年度）の目標値は40箇所で、50ではありません")
+    assert "50" in no.derived  # the denied figure is the question's, not a record's
 
 
 def test_an_answer_naming_no_department_does_not_answer_who_is_in_charge():
