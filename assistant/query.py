@@ -181,6 +181,8 @@ def _coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, 
     (「生成AIと、公用車の予約の件」); one record named by both sides together (「県と市町村の共同…」) is one thing.
     Each part comes with the record its side names."""
     m = re.match(r"^(.{2,}?)(?:と|及び|および|\band\b)(.{2,}?)[、,](.+)$", text)
+    # 「AとBの受講者数をそれぞれ」: without a comma, the tail after 「の」 must ask of each
+    m = m or re.match(r"^(.{2,}?)(?:と|及び|および)(.{2,}?)の((?=.*(?:それぞれ|ずつ|各々)).+)$", text)
     if not m:
         return [(text, None)]
     left, right, tail = m.groups()
@@ -259,9 +261,8 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
     for i, p in enumerate(parts[1:], 1):
         if not p.ids and not p.pins and not any(names_other(p.text, ref, k, linker) for ref in first.pins):
             intent = p.intent
-            if _elliptic(
-                intent, p.text, k.vocabulary
-            ):  # 「…の現状値は？R2は？」: the same attribute, another year
+            # 「…の現状値は？R2は？」: the same attribute, another year
+            if _elliptic(intent, p.text, k.vocabulary):
                 intent = replace(intent, asks=intent.asks | first.intent.asks)
             pins = _in_report(first, p.text, k, linker) if asks_report(intent, k) else first.pins
             parts[i] = replace(p, intent=intent, ids=first.ids, pins=pins, context=first.text, carried=True)
@@ -285,9 +286,8 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
                 for ref in carried_pins
                 if first.intent.anaphoric or not names_other(q, ref, k, linker)
             )
-            if carried_ids and asks_report(
-                intent, k
-            ):  # 「R5年度にどこまで進んだ？」: the measure's report record
+            # 「R5年度にどこまで進んだ？」: the measure's report record
+            if carried_ids and asks_report(intent, k):
                 pins = _in_report(replace(first, ids=tuple(carried_ids), pins=pins), q, k, linker)
             parts[0] = replace(
                 first,

@@ -167,6 +167,9 @@ def test_records_are_linked_by_part_of_their_name(k, linker):
 def test_two_named_records_become_two_parts(k, linker):
     query = understand("試験推進研修と見本推進リーダー研修、受講者は何人ずつ？", [], k, linker)
     assert [p.pins for p in query.parts] == [("initiative@7",), ("initiative@7.1",)]
+    # without a comma, 「AとBの…をそれぞれ」 asks the same of each as well
+    query = understand("試験推進研修と見本推進リーダー研修の受講者数をそれぞれ教えて", [], k, linker)
+    assert [p.pins for p in query.parts] == [("initiative@7",), ("initiative@7.1",)]
 
 
 def test_the_same_asked_of_two_records_by_number_or_in_loose_words_is_two_parts(k, linker):
