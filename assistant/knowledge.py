@@ -22,6 +22,7 @@ __all__ = ["Knowledge", "kpi_key", "squash"]
 GOAL_RUN = (
     5  # a goal is named by this many characters of its name in a row (「働き方改革」, not 「サービス」)
 )
+LABEL_RUN = 3  # a goal's part is named by its label after this many characters of its parent (「基盤整備のハ」)
 PREDICATE_WEIGHT = 0.3  # a question's verb or adjective weighs this much of a noun in coverage (chosen on the
 # development halves and the paraphrases: 1.0 and 0.0 both answered fewer of them)
 
@@ -146,7 +147,7 @@ class Knowledge:
         """Goals the question names: whole, or by a distinctive run of their name (「働き方改革」 names
         「…働き方改革の推進」) that no other goal shares."""
         q = squash(question)
-        hits = [g for g in self.goals if squash(g) in q]
+        hits = [g for g in self.goals if squash(g) in q] or [g for g in self.goals if self._by_label(q, g)]
         if hits:
             return hits
         for g in self.goals:
@@ -162,6 +163,20 @@ class Knowledge:
             ):
                 hits.append(g)
         return hits
+
+    @staticmethod
+    def _by_label(q: str, goal: str) -> bool:
+        """Does the question name a goal's part by its label after its parent's words (「基盤整備のハ」 names
+        「県行政の情報化の基盤整備 ハ 庁内の人材育成」)?"""
+        m = re.match(r"^(.+?)\s+([イロハニホヘトチリヌ])\s", goal)
+        if not m:
+            return False
+        parent = squash(m.group(1))
+        run = difflib.SequenceMatcher(None, q, parent, autojunk=False).find_longest_match(
+            0, len(q), 0, len(parent)
+        )
+        after = q[run.a + run.size :]
+        return run.size >= LABEL_RUN and bool(re.match(rf"の?{m.group(2)}(?![ァ-ヶー])", after))
 
     def _names_a_measure_more(self, q: str, run: str) -> bool:
         """Does the question share a longer run with a measure name holding `run` (「○○協議会の運営」 names the

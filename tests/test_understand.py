@@ -241,6 +241,20 @@ def test_an_answer_without_a_figure_in_the_asked_counter_is_not_an_answer():
     assert missing_asked("受講者は何人？", ["研修（30人）"]) is None
 
 
+def test_a_goals_part_is_named_by_its_label_after_its_parents_words():
+    goals = ["架空の基盤整備 イ 装置の最適化", "架空の基盤整備 ロ 人材の育成"]
+    cat = Catalog(
+        documents=[Document(doc_id="plan", title="架空計画", kind="plan", file="p.txt")],
+        measures=[
+            Measure(doc_id="plan", measure_id=f"甲{i}", name=f"施策{i}", goal=g) for i, g in enumerate(goals)
+        ],
+    )
+    k = Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)])
+    assert k.goal_hits("基盤整備のロに入ってる施策は？") == [goals[1]]
+    assert k.goal_hits("基盤整備のイの施策を全部") == [goals[0]]
+    assert k.goal_hits("基盤整備のロボットは？") == []  # a word that begins with the label names no part
+
+
 def test_a_yes_no_check_carries_the_figures_it_asserts_not_its_years_or_record_numbers():
     assert detect("R6目標は35で合ってる？").claimed == (35.0,)
     assert detect("企15の目標は1,731で合ってる？").claimed == (1731.0,)
