@@ -22,7 +22,8 @@ __all__ = ["Knowledge", "kpi_key", "squash"]
 GOAL_RUN = (
     5  # a goal is named by this many characters of its name in a row (「働き方改革」, not 「サービス」)
 )
-LABEL_RUN = 3  # a goal's part is named by its label after this many characters of its parent (「基盤整備のハ」)
+# a goal's part is named by its label after this many characters of its parent's name (「基盤整備のハ」)
+LABEL_RUN = 3
 PREDICATE_WEIGHT = 0.3  # a question's verb or adjective weighs this much of a noun in coverage (chosen on the
 # development halves and the paraphrases: 1.0 and 0.0 both answered fewer of them)
 
