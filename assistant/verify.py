@@ -23,7 +23,16 @@ __all__ = ["unsupported", "verify_lines", "missing_asked", "holds_figure_in", "c
 
 COUNTERS = Path(__file__).with_name("vocab") / "counters.toml"
 with COUNTERS.open("rb") as _f:
-    _GROUPS: list[tuple[str, ...]] = [tuple(c["names"]) for c in tomllib.load(_f)["counter"]]
+    _COUNTERS = tomllib.load(_f)["counter"]
+_GROUPS: list[tuple[str, ...]] = [tuple(c["names"]) for c in _COUNTERS]
+# an English question counts in words (「how many times」): each word stands for its group's first counter
+_ENGLISH = {w.lower(): c["names"][0] for c in _COUNTERS for w in c.get("english", [])}
+_ASKED_ENGLISH = re.compile(
+    r"\bhow many (?:[a-z-]+ ){0,2}?("
+    + "|".join(sorted(map(re.escape, _ENGLISH), key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
 _ASKED_UNIT = re.compile(
     "何\\s*(" + "|".join(sorted({re.escape(n) for g in _GROUPS for n in g}, key=len, reverse=True)) + ")"
 )
@@ -100,27 +109,33 @@ _ASKED_COUNT = re.compile(
 )
 
 
-def _asked(question: str) -> re.Match[str] | None:
-    return _ASKED_UNIT.search(nfkc(question)) or _ASKED_COUNT.search(nfkc(question))
+def _asked(question: str) -> tuple[str, str] | None:
+    """(the counter a question asks its figure in, the words that ask it), or None."""
+    q = nfkc(question)
+    m = _ASKED_UNIT.search(q) or _ASKED_COUNT.search(q)
+    if m:
+        return m.group(1), m.group(0)
+    e = _ASKED_ENGLISH.search(q)
+    return (_ENGLISH[e.group(1).lower()], e.group(0)) if e else None
 
 
 def missing_asked(question: str, lines: list[str]) -> str | None:
     """The asked-attribute check: the counter a question asks its figure in (「何基」) when no figure of the answer
     is in that counter (the answer does not answer what was asked), else None."""
-    m = _asked(question)
-    if not m:
+    asked = _asked(question)
+    if not asked:
         return None
-    return None if _figure_in(" ".join(lines), m.group(1)) else m.group(0)
+    return None if _figure_in(" ".join(lines), asked[0]) else asked[1]
 
 
 def counts_in(question: str, unit: str | None) -> bool:
     """Can a record in `unit` answer the counter `question` asks in? (「削減できたページ数は？」 is not answered by a
     KPI in ％.) True when the question asks no counter, the unit is not known, or a share is asked (every KPI has
     its 達成率 in ％)."""
-    m = _asked(question)
-    if not m or not unit:
+    asked = _asked(question)
+    if not asked or not unit:
         return True
-    same = {n for g in _GROUPS if m.group(1) in g for n in g} or {m.group(1)}
+    same = {n for g in _GROUPS if asked[0] in g for n in g} or {asked[0]}
     return "%" in same or any(n in nfkc(unit) for n in same)
 
 

@@ -285,6 +285,8 @@ def test_a_kpi_counted_in_another_counter_does_not_answer_the_asked_count():
     )  # 件 and 回 count events
     assert counts_in("達成率は何％？", "人")  # every KPI has its 達成率 in ％
     assert counts_in("目標は？", "％") and counts_in("何人？", None)  # no counter asked, or no unit known
+    assert not counts_in("How many times was the support run?", "％")  # English counts in words
+    assert counts_in("How many people attended?", "人/年度")
 
 
 def test_the_kpi_status_rule(catalog):
