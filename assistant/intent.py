@@ -20,6 +20,7 @@ __all__ = [
     "Intent",
     "detect",
     "topic_of",
+    "CONTENT_RE",
     "expand_aliases",
     "aliases",
     "with_japanese_terms",
@@ -119,6 +120,10 @@ _COUNTS_ITEMS = re.compile(
     r"(?:KPI|指標|施策)[^。?？]{0,10}(?:いくつ|何件|何個|何本|総数|数は|の数)|(?:いくつ|何個|何件)の(?:KPI|指標|施策)"
     r"|how many (?:\w+ ){0,3}(?:KPIs|measures|indicators)|number of (?:\w+ ){0,2}(?:KPIs|measures|indicators)",
     re.IGNORECASE,
+)
+# 「概要を教えて」「どんな内容？」: a record's content is asked, whatever was asked before
+CONTENT_RE = re.compile(
+    r"概要|内容|中身|目的|詳し|どんな(?!数|値)|どういう|\b(?:describe|details?|overview)\b", re.I
 )
 _FINAL_RE = re.compile(r"(?:計画の)?(?:最終|最後)(?:の)?(?:年度|年)?|\bfinal(?: year)?\b", re.IGNORECASE)
 

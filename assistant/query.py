@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.intent import Attr, Intent, detect, expand_aliases, topic_of, with_japanese_terms
+from assistant.intent import CONTENT_RE, Attr, Intent, detect, expand_aliases, topic_of, with_japanese_terms
 from assistant.join import report_bullet_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -151,7 +151,8 @@ def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[st
 def _elliptic(intent: Intent, text: str = "", vocabulary: frozenset[str] | set[str] = frozenset()) -> bool:
     """A part that asks no attribute of its own (「前の年は？」「R2は？」) repeats the previous question's; one with a
     topic of its own (「議事録作成で削減された時間も」) does not."""
-    if intent.asks - {"previous_year", "what", "figure", "actual"} or len(intent.asks) > 2:
+    own = intent.asks - {"previous_year", "what", "figure", "actual"}
+    if own or len(intent.asks) > 2 or CONTENT_RE.search(text):  # 「概要を教えて」 asks the record's content
         return False
     # (a word the documents never use makes no topic: 「あいうえお…」 repeats the question too)
     return not [
@@ -289,12 +290,6 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             # 「R5年度にどこまで進んだ？」: the measure's report record
             if carried_ids and asks_report(intent, k):
                 pins = _in_report(replace(first, ids=tuple(carried_ids), pins=pins), q, k, linker)
-            parts[0] = replace(
-                first,
-                intent=intent,
-                ids=tuple(carried_ids),
-                pins=pins,
-                context=last_user,
-                carried=True,
-            )
+            first = replace(first, intent=intent, ids=tuple(carried_ids), pins=pins, context=last_user)
+            parts[0] = replace(first, carried=True)
     return Query(q, tuple(parts), english, bool(history))

@@ -213,6 +213,16 @@ def test_an_elliptic_follow_up_repeats_the_previous_question_a_year_earlier(k, l
     assert part.intent.years == (2022,) and part.intent.has("actual")
 
 
+def test_a_follow_up_asking_for_the_content_does_not_repeat_the_previous_question(k, linker):
+    history = [
+        Turn(role="user", content="甲1の担当は？"),
+        Turn(role="assistant", content="甲1「公衆無線網の整備」の担当所属は架空部 試験課です。"),
+    ]
+    part = understand("概要を教えて", history, k, linker).parts[0]
+    assert part.ids == ("甲1",) and not part.intent.has("owner")
+    assert understand("R2は？", history, k, linker).parts[0].intent.has("owner")  # an elliptic one does
+
+
 def test_a_short_latin_name_links_only_as_a_whole_word(linker):
     assert not [x for x in linker.link("training for staff") if x.entity.name == "AI"]
     assert [x for x in linker.link("What does AI mean?") if x.entity.name == "AI"]
