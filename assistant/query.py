@@ -256,7 +256,12 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             # 「企22・企23の現状値は？」: the same asked of each measure it numbers
             parts += [Part(text, intent, (mid,), (), claims=claims, named=named) for mid in ids]
             continue
-        parts.append(Part(text, intent, ids, pins, claims=claims, named=named))
+        part = Part(text, intent, ids, pins, claims=claims, named=named)
+        if (ids or pins) and intent.asks <= {Attr.WHAT, Attr.REPORT} and asks_report(intent, k):
+            part = replace(
+                part, pins=_in_report(part, text, k, linker)
+            )  # 「企29はR5にどう運用された？」: the report's
+        parts.append(part)
     # a later part without a subject of its own asks about the first part's subject
     first = parts[0]
     for i, p in enumerate(parts[1:], 1):

@@ -33,6 +33,12 @@ from ingest.tokenize import place_names, tokenize
 
 __all__ = ["Router", "related_ids"]
 
+# staff names and contacts are not in the documents; the department in charge is
+NO_CONTACT = (
+    "資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
+    "担当所属（部局・課）であればお答えできます。"
+)
+
 NAMED_THING = 0.5  # a part naming half of some record's name asks about that thing, not the whole
 # these name a KPI figure (a baseline's date too: 「その値はいつ時点？」); 「率」「何件」 alone may ask a description
 NAMED_KPI_ASKS = ("target", "baseline", "kpi", "actual", "met", "baseline_date")
@@ -62,10 +68,7 @@ class Router(Lookup):
                 f"「{unknown[0]}」という施策番号は計画にありません。近い番号: {'、'.join(close)}。"
             ), close
         if intent.has("contact"):
-            return abstain(
-                "資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
-                "担当所属（部局・課）であればお答えできます。"
-            ), related
+            return abstain(NO_CONTACT), related
         if intent.has("person"):
             return self._person(q, hits, k), related
         if intent.has("opinion"):
@@ -94,12 +97,10 @@ class Router(Lookup):
         if glossary:
             return glossary, related
         if intent.has("budget"):
-            # the report states totals only, no item's budget; a question about the totals names them
-            # (「関連事業に…いくら」) or the report (「実績報告の金額」); an English one is trusted to (its words
-            # cannot overlap the labels)
-            overall = (
-                bool(self.linker.link(q, kinds=("totals",))) or intent.has("report") or latin_share(q) > 0.5
-            )
+            # the report states totals only, no item's budget; a question about the totals names them (「関連事業に
+            # …いくら」) or the report (「実績報告の金額」); an English one is trusted to (its words cannot overlap)
+            totals = bool(self.linker.link(q, kinds=("totals",)))
+            overall = totals or intent.has("report") or latin_share(q) > 0.5
             # a department's or a measure's own amount is not the policy's totals
             specific = ids or part.named >= NAMED_THING or not overall or bool(k.department_hits(q))
             return self._budget(q, list(ids) or (["?"] if specific else []), k, intent.years), related
@@ -150,10 +151,7 @@ class Router(Lookup):
             text = squash(h.chunk.text)
             if roles and any(squash(r) in text for r in roles) and self._confident(q, h, i):
                 return answer_passage(h.chunk, k, q)
-        return abstain(
-            "資料には担当者の氏名・電話番号・メールアドレスなどの連絡先は記載されていません。"
-            "担当所属（部局・課）であればお答えできます。"
-        )
+        return abstain(NO_CONTACT)
 
     def _topic_words(self, q: str, k: Knowledge) -> frozenset[str]:
         """The question's words beyond question words, a goal, a department and set words: the topic it names
@@ -204,13 +202,14 @@ class Router(Lookup):
         return None
 
     def _pinned(self, part: Part, hits: list[Hit]) -> Draft | None:
-        """A record the part names (or the conversation carries) answers from its own kind of record."""
+        """A record the part names (or the conversation carries) answers from its own kind of record; a numbered
+        measure only from the report bullet pinned for a question about the report year."""
         top = hits[0] if hits and "link" in hits[0].ranks else None
         if (
             top is None
             or part.intent.has("list", "which_measure")
             or part.claims
-            or (part.ids and not part.carried)
+            or (part.ids and not part.carried and top.chunk.kind != "initiative")
         ):
             return None
         c = top.chunk

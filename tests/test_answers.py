@@ -666,6 +666,18 @@ def test_a_claimed_kpi_figure_is_confirmed_or_denied_with_the_printed_one(
     assert r["answerable"] is True and first.startswith(lead) and printed in first
 
 
+def test_a_measure_asked_about_the_report_year_is_answered_from_the_report(client: TestClient) -> None:
+    """「企29はR5に…運用された？」 asks what the report says of the measure, not the plan's listing."""
+    r = ask(client, "企29はR5にどういう枠組みで運用された？")
+    assert r["answerable"] is True and "R5年度実績" in r["answer"] and "東北" in flat(r["answer"])
+
+
+def test_a_claimed_figure_no_passage_states_is_not_confirmed(client: TestClient) -> None:
+    """A passage naming the service states no figure: it neither confirms nor denies the one asserted."""
+    r = ask(client, "窓口オンラインサービス支援は、25市町が対象だったんですよね？")
+    assert r["answerable"] is False
+
+
 def test_a_claimed_date_the_evidence_does_not_state_is_not_confirmed(client: TestClient) -> None:
     """The report prints the portal's page views, not when it opened: a quote about it neither confirms nor denies."""
     r = ask(client, "県産品ポータルサイト『宮城旬鮮探訪』は2021年に開設されたんでしたっけ？")
