@@ -257,10 +257,9 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             parts += [Part(text, intent, (mid,), (), claims=claims, named=named) for mid in ids]
             continue
         part = Part(text, intent, ids, pins, claims=claims, named=named)
+        # 「企29はR5にどう運用された？」 asks what the report says of the measure: its report record
         if (ids or pins) and intent.asks <= {Attr.WHAT, Attr.REPORT} and asks_report(intent, k):
-            part = replace(
-                part, pins=_in_report(part, text, k, linker)
-            )  # 「企29はR5にどう運用された？」: the report's
+            part = replace(part, pins=_in_report(part, text, k, linker))
         parts.append(part)
     # a later part without a subject of its own asks about the first part's subject
     first = parts[0]
