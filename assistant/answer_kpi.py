@@ -101,7 +101,7 @@ def answer_kpi(
         intent.has("baseline", "baseline_date")
         and any(x.baseline is None or x.baseline.value is None for x in plan_kpis)
     )
-    missing_year = False
+    missing_year = by_baseline = False
     for kpi in plan_kpis:
         d.kpis.append(kpi_view(k.catalog, kpi))
         if kpi.placeholder:
@@ -115,16 +115,18 @@ def answer_kpi(
         boxes += [p for p in linked if p not in boxes]
         if want_plan or not linked:
             s, ok = plan_kpi_sentence(kpi, intent)
-            if not ok:
+            base = "" if ok else _baseline_in_year(kpi, intent)  # 「R2は？」: the year of the plan's baseline
+            if not ok and not base:
                 missing_year = True
                 continue
-            d.lines.append(s)
+            d.lines.append(base or s)
             d.evidence.append(kpi_evidence(kpi))
+            by_baseline = by_baseline or bool(base)
     n_plan = len(d.lines)
     if want_actual and not boxes and bullet is not None:
         d.lines += bullet.lines
         d.evidence += bullet.evidence
-    elif want_actual and not boxes and plan_kpis and d.answerable:
+    elif want_actual and not boxes and plan_kpis and d.answerable and not by_baseline:
         reports = [x.title for x in k.catalog.documents if x.kind == "progress"]
         d.lines.append(f"{'・'.join(reports) or '実績報告'}には、この指標の実績値は記載されていません。")
         # the plan's figures asked with it are answered: only the actual part is missing, and said so
@@ -167,6 +169,19 @@ def answer_kpi(
         d.answerable = False
         d.evidence += [kpi_evidence(x) for x in plan_kpis]
     return d
+
+
+def _baseline_in_year(kpi: PlanKpi, intent: Intent) -> str:
+    """A figure asked of the year the plan's baseline is dated in (「R2.12時点」 for 「R2は？」), which has no target:
+    the baseline answers it."""
+    year = kpi.baseline_fiscal_year
+    if not (kpi.baseline and kpi.baseline.value is not None and year in intent.years):
+        return ""
+    when = f"（{kpi.baseline_date_raw}時点）" if kpi.baseline_date_raw else ""
+    return (
+        f"目標指標「{kpi.item}」の{fy_phrase(year)}の値は、計画の現状値{shown(kpi.baseline, kpi.unit)}{when}です"
+        f"（目標値は{'、'.join(kpi.targets)}の年度分）。"
+    )
 
 
 def _asked_figures(

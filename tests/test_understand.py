@@ -282,6 +282,19 @@ def test_a_claimed_figure_is_confirmed_or_denied_first_from_the_record(catalog, 
     assert "50" in no.derived  # the denied figure is the question's, not a record's
 
 
+def test_the_year_of_a_plan_kpis_baseline_is_answered_with_the_baseline(catalog, k):
+    kpi = catalog.kpis[0].model_copy(
+        update={"baseline_fiscal_year": 2020}
+    )  # 10箇所 as of R2.12, targets R5, R6
+    d = answer_kpi(k, [kpi], [], detect("設置箇所数はR2でいくつだった？"))
+    assert d.answerable and d.lines == [
+        "目標指標「無線網の設置箇所数」のR2（2020年度）の値は、計画の現状値10箇所（R2.12時点）です（目標値はR5、R6の年度分）。"
+    ]
+    assert not answer_kpi(
+        k, [kpi], [], detect("設置箇所数のR1の目標は？")
+    ).answerable  # no figure of that year
+
+
 def test_an_answer_naming_no_department_does_not_answer_who_is_in_charge():
     bullet = ["「…の取組: 「みやぎハイパーウェブ」の運用」（R5年度実績より）"]
     assert not_what_was_asked("それの担当は？", bullet, owners=("情報政策課",)) is not None
