@@ -130,7 +130,8 @@ def _rate(raw: str | None) -> float | None:
 
 
 def _boxes(title: str, chosen: list[ProgressKpi], unknown: list[ProgressKpi]) -> Draft:
-    d = Draft(lines=[f"{title}は次のとおりです。" if chosen else f"{title}はありません。"])
+    d = Draft(lines=[f"{title}は次の{len(chosen)}件です。" if chosen else f"{title}はありません。"])
+    d.derived.append(f"{len(chosen)}件")  # counted from the records listed
     for p in chosen[:MAX_ITEMS]:
         rate = f"、達成率{p.achievement_rate_raw}" if p.achievement_rate_raw else ""
         d.lines.append(
@@ -191,10 +192,11 @@ def _initiatives(
     titles = {d.doc_id: d.title for d in k.catalog.documents}
     title = titles.get(items[0].doc_id, "")
     scope = "・".join(goals) if goals else ""
-    lead = f"{title}の{scope + 'の' if scope else ''}{'新規の' if new_only else ''}主要取組は次のとおりです。"
+    n = f"次の{len(items)}件"
+    lead = f"{title}の{scope + 'の' if scope else ''}{'新規の' if new_only else ''}主要取組は{n}です。"
     if intent.has("new") and not new_only:
-        lead = f"{title}で【新規】とされた取組にはありませんが、関連する取組は次のとおりです。"
-    d = Draft(lines=[lead])
+        lead = f"{title}で【新規】とされた取組にはありませんが、関連する取組は{n}です。"
+    d = Draft(lines=[lead], derived=[f"{len(items)}件"])
     d.derived += goals  # the set's name is the filter read from the catalog
     for i in items[:MAX_ITEMS]:
         d.lines.append(f"・{i.text}" + (f" {i.detail}" if i.detail else "") + ("【新規】" if i.new else ""))

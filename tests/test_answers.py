@@ -575,6 +575,8 @@ def test_kpis_that_met_their_target_and_those_that_did_not(client: TestClient) -
     met = ask(client, "R5で目標を達成したKPIはどれ？")
     assert met["answerable"] is True and "電子申請サービス導入市町村数" in met["answer"]
     assert "県内マイナンバーカード交付率" not in met["answer"]
+    listed = [x for x in met["answer"].splitlines() if x.startswith("・")]
+    assert f"次の{len(listed)}件です" in met["answer"]  # 「いくつ？」 is answered by the set's count
     missed = ask(client, "目標に届いていないKPIは？")
     assert "県内マイナンバーカード交付率" in missed["answer"] and "78.34%" in missed["answer"]
     assert "電子申請サービス導入市町村数" not in missed["answer"]
