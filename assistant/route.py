@@ -20,7 +20,7 @@ from assistant.answer import (
 )
 from assistant.draft import Draft, fy_phrase
 from assistant.facts import answer_claim, answer_which_measure
-from assistant.intent import Intent
+from assistant.intent import Intent, japanese_terms_in
 from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.lookup import Lookup, abstain, latin_share
@@ -98,9 +98,9 @@ class Router(Lookup):
             return glossary, related
         if intent.has("budget"):
             # the report states totals only, no item's budget; a question about the totals names them (「関連事業に
-            # …いくら」) or the report (「実績報告の金額」); an English one is trusted to (its words cannot overlap)
+            # …いくら」) or the report (「実績報告の金額」); an English one unless it names a thing in the documents' terms
             totals = bool(self.linker.link(q, kinds=("totals",)))
-            overall = totals or intent.has("report") or latin_share(q) > 0.5
+            overall = totals or intent.has("report") or (latin_share(q) > 0.5 and not japanese_terms_in(q))
             # a department's or a measure's own amount is not the policy's totals
             specific = ids or part.named >= NAMED_THING or not overall or bool(k.department_hits(q))
             return self._budget(q, list(ids) or (["?"] if specific else []), k, intent.years), related
