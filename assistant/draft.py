@@ -6,12 +6,13 @@ the verification gate (assistant/verify.py) checks it against the source lines t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.knowledge import Knowledge
 from ingest.chunk import render_kpi, render_measure, render_progress_kpi
-from ingest.normalize import era_label, nfkc
+from ingest.normalize import era_label, nfkc, number_tokens
 from ingest.records import Measure, PlanKpi, ProgressKpi, Quantity
 
 __all__ = [
@@ -132,9 +133,23 @@ def combine(drafts: list[Draft]) -> Draft:
         return out
     out = Draft()
     for d in answered + [d for d in drafts if not d.answerable]:
-        lines = d.lines
-        d.lines = [x for x in lines if x not in out.lines]
+        d.lines = [x for x in d.lines if x not in out.lines and not _said_in(x, out.lines)]
         answerable = out.answerable
         out.extend(d)
         out.answerable = answerable
     return out
+
+
+def _said_in(line: str, earlier: list[str]) -> bool:
+    """Does an earlier line already say this plan-KPI sentence: the same KPI, every figure among its figures (a later
+    part's 「R5の目標」 after the first part's targets of every year)?"""
+    kpi = re.match(r"目標指標(「[^」]+」)", line)
+    if not kpi:
+        return False
+    figures = _figures(line)
+    return any(e.startswith(f"目標指標{kpi.group(1)}") and figures <= _figures(e) for e in earlier)
+
+
+def _figures(line: str) -> set[str]:
+    """The figures a line states, its years (R5, 2023年度, R2.12) left out."""
+    return number_tokens(re.sub(r"(?:令和|平成|[RH])\s*(?:元|\d{1,2})(?:\.\d{1,2})?|\d{4}\s*年度", " ", line))

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
+from assistant.draft import Draft, combine
 from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.intent import detect
 from assistant.knowledge import Knowledge
@@ -293,6 +294,18 @@ def test_the_year_of_a_plan_kpis_baseline_is_answered_with_the_baseline(catalog,
     assert not answer_kpi(
         k, [kpi], [], detect("設置箇所数のR1の目標は？")
     ).answerable  # no figure of that year
+
+
+def test_a_later_part_repeating_a_kpi_sentence_the_answer_already_holds_is_not_repeated():
+    first = Draft(lines=["目標指標「甲」の現状値は1件、目標値はR5（2023年度）3件、R6（2024年度）4件です。"])
+    later = Draft(
+        lines=["目標指標「甲」の現状値は1件、目標値はR5（2023年度）3件です。", "実績は記載されていません。"]
+    )
+    assert combine([first, later]).lines == [first.lines[0], "実績は記載されていません。"]
+    other = Draft(
+        lines=["目標指標「甲」の現状値は1件、目標値はR5（2023年度）5件です。"]
+    )  # a figure it did not say
+    assert len(combine([first, other]).lines) == 2
 
 
 def test_an_answer_naming_no_department_does_not_answer_who_is_in_charge():
