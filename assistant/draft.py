@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.knowledge import Knowledge
+from assistant.verify import stated_figures
 from ingest.chunk import render_kpi, render_measure, render_progress_kpi
-from ingest.normalize import era_label, nfkc, number_tokens
+from ingest.normalize import era_label, nfkc
 from ingest.records import Measure, PlanKpi, ProgressKpi, Quantity
 
 __all__ = [
@@ -146,10 +147,5 @@ def _said_in(line: str, earlier: list[str]) -> bool:
     kpi = re.match(r"目標指標(「[^」]+」)", line)
     if not kpi:
         return False
-    figures = _figures(line)
-    return any(e.startswith(f"目標指標{kpi.group(1)}") and figures <= _figures(e) for e in earlier)
-
-
-def _figures(line: str) -> set[str]:
-    """The figures a line states, its years (R5, 2023年度, R2.12) left out."""
-    return number_tokens(re.sub(r"(?:令和|平成|[RH])\s*(?:元|\d{1,2})(?:\.\d{1,2})?|\d{4}\s*年度", " ", line))
+    figures = stated_figures(line)
+    return any(e.startswith(f"目標指標{kpi.group(1)}") and figures <= stated_figures(e) for e in earlier)

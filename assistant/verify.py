@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc, number_tokens
 
-__all__ = ["unsupported", "verify_lines", "missing_asked", "holds_figure_in", "counts_in"]
+__all__ = ["unsupported", "verify_lines", "missing_asked", "holds_figure_in", "counts_in", "stated_figures"]
 
 COUNTERS = Path(__file__).with_name("vocab") / "counters.toml"
 with COUNTERS.open("rb") as _f:
@@ -135,8 +135,18 @@ def counts_in(question: str, unit: str | None) -> bool:
     asked = _asked(question)
     if not asked or not unit:
         return True
-    same = {n for g in _GROUPS if asked[0] in g for n in g} or {asked[0]}
+    same = _same_counter(asked[0])
     return "%" in same or any(n in nfkc(unit) for n in same)
+
+
+def _same_counter(counter: str) -> set[str]:
+    """`counter` and the counters grouped with it in vocab/counters.toml (件 -> 件, 回)."""
+    return {n for g in _GROUPS if counter in g for n in g} or {counter}
+
+
+def stated_figures(text: str) -> set[str]:
+    """The figures `text` states, its years left out (R5, R2.12, 2023年度)."""
+    return number_tokens(re.sub(r"\d{4}\s*年度", " ", _ERA_RE.sub(" ", nfkc(text))))
 
 
 def holds_figure_in(text: str, unit: str) -> bool:
@@ -146,7 +156,7 @@ def holds_figure_in(text: str, unit: str) -> bool:
 
 
 def _figure_in(text: str, counter: str) -> bool:
-    same = {n for g in _GROUPS if counter in g for n in g} or {counter}
+    same = _same_counter(counter)
     units = "|".join(re.escape(u) for u in sorted(same, key=len, reverse=True))
     figure = re.compile(rf"\d[\d,.]*\s*(?:[万千]\s*(?:\d[\d,.]*)?\s*)?(?:{units})")
     if figure.search(nfkc(text)):
