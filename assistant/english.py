@@ -57,9 +57,14 @@ def _kpi(x: dict[str, Any]) -> str:
 
 
 def english_lead(d: Draft, intent: Intent) -> str:
-    """One English sentence that leads the Japanese answer."""
+    """One English sentence that leads the Japanese answer; a yes/no check's はい／いいえ leads it as Yes/No."""
     if not d.answerable:
         return "The documents do not say this (details in Japanese below)."
+    verdict = {"はい": "Yes. ", "いいえ": "No. "}.get(d.lines[0].split("、", 1)[0] if d.lines else "", "")
+    return verdict + _lead(d, intent)
+
+
+def _lead(d: Draft, intent: Intent) -> str:
     if d.kpis and intent.has("target", "baseline", "kpi", "actual", "met", "figure", "change"):
         return " ".join(_kpi(x) for x in d.kpis[:2])
     if len(d.measures) > 1:

@@ -11,6 +11,7 @@ import pytest
 from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
 from assistant.draft import Draft, combine
+from assistant.english import english_lead
 from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.intent import detect
 from assistant.knowledge import Knowledge
@@ -306,6 +307,17 @@ def test_a_later_part_repeating_a_kpi_sentence_the_answer_already_holds_is_not_r
         lines=["目標指標「甲」の現状値は1件、目標値はR5（2023年度）5件です。"]
     )  # a figure it did not say
     assert len(combine([first, other]).lines) == 2
+
+
+def test_an_english_yes_no_check_is_led_by_yes_or_no():
+    intent = detect("Did the free Wi-Fi measure start in FY2017?")
+    assert intent.has("claim", "start_year")
+    assert english_lead(Draft(lines=["はい、甲1の事業開始はH29（2017年度）です。"]), intent).startswith(
+        "Yes. "
+    )
+    assert english_lead(Draft(lines=["いいえ、甲1の事業開始はH20（2008年度）です。"]), intent).startswith(
+        "No. "
+    )
 
 
 def test_an_answer_naming_no_department_does_not_answer_who_is_in_charge():
