@@ -1,6 +1,8 @@
 """Lexical (BM25) index over tokenised texts: the keyword half of hybrid retrieval.
 
-Documents and queries go through the same `ingest.tokenize.tokenize`. Scores are BM25 Okapi as computed by
+Documents and queries go through the same `ingest.tokenize.tokenize`, with the nouns' Sudachi synonym groups: a
+query word the documents never use is searched by its group, so a question's everyday word (先生) finds the
+documents' term (教員); a word they use is searched by itself only. Scores are BM25 Okapi as computed by
 the `rank-bm25` library (`BM25Okapi`: k1=1.5, b=0.75, negative IDF floored at 0.25 x mean IDF); for speed,
 each term's weight in each document is precomputed once into postings, so a search touches only the
 documents that contain a query term.
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from ingest.tokenize import TOKENIZER_VERSION, tokenize
+from ingest.tokenize import SYNONYM_MARK, TOKENIZER_VERSION, tokenize
 
 __all__ = ["LexicalIndex", "LexicalIndexError"]
 
@@ -47,7 +49,7 @@ class LexicalIndex:
         """Tokenise `texts` (one per id) and index them."""
         if len(ids) != len(texts):
             raise ValueError(f"{len(ids)} ids but {len(texts)} texts; pass one id per text")
-        return cls(ids, [tokenize(t) for t in texts])
+        return cls(ids, [tokenize(t, synonyms=True) for t in texts])
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -56,6 +58,19 @@ class LexicalIndex:
         """How many documents hold `term`."""
         posting = self._postings.get(term)
         return 0 if posting is None else len(posting[0])
+
+    def query_terms(self, query: str) -> list[str]:
+        """The tokens of `query` searched for: a word the documents never use is searched by its synonym groups
+        (「先生」 finds 教員), a word they use by itself only (its groups would count it twice)."""
+        out: list[str] = []
+        known = True
+        for term in tokenize(query, synonyms=True):
+            if not term.startswith(SYNONYM_MARK):
+                known = term in self._postings
+                out.append(term)
+            elif not known:
+                out.append(term)
+        return out
 
     def search(self, query: str, k: int = 20) -> list[tuple[str, float]]:
         """The `k` best documents for `query` as (id, BM25 score), best first; only scores > 0.
@@ -66,7 +81,7 @@ class LexicalIndex:
             return []
         scores = np.zeros(len(self.ids))
         hit = False
-        for term in tokenize(query):
+        for term in self.query_terms(query):
             posting = self._postings.get(term)
             if posting is not None:
                 scores[posting[0]] += posting[1]  # indices are unique within a posting

@@ -13,6 +13,9 @@
      `企15`, `企 21`, `企・警12` (also `企12`, `警12`), ranges `企8～11,29` -> `企8` .. `企11`, `企29`;
    - an era year in one canonical form: `R5`, `令和5年度`, `2023年度` -> `r5`; `H29`, `平成29年` -> `h29`;
    - a latin word mixing letters and digits that Sudachi splits: `5G` -> `5g`, `Web2` -> `web2`.
+5. With `synonyms=True` (the lexical index: `ingest.lexical`), after a Japanese noun its Sudachi synonym group,
+   when the dictionary gives it exactly one, as `≡<group id>`: 先生 and 教員 both give `≡21495`, スマホ and
+   スマートフォン `≡6201`. A word with several groups (ネット: the internet or a net) gives none.
 
 Input longer than Sudachi's per-call limit (49,149 bytes) is cut on line, then sentence, then character
 boundaries. The dictionary is loaded once per process; each thread gets its own Sudachi tokenizer (a
@@ -29,9 +32,10 @@ from sudachipy import Dictionary, SplitMode, Tokenizer
 
 from ingest.normalize import era_label, expand_measure_ref, fiscal_year, nfkc
 
-__all__ = ["tokenize", "content_tokens", "place_names", "proper_nouns", "TOKENIZER_VERSION"]
+__all__ = ["tokenize", "content_tokens", "place_names", "proper_nouns", "SYNONYM_MARK", "TOKENIZER_VERSION"]
 
-TOKENIZER_VERSION = "sudachi-core-C+A-norm-v1"
+TOKENIZER_VERSION = "sudachi-core-C+A-norm-syn-v2"
+SYNONYM_MARK = "≡"  # a synonym-group token: `≡21495` (no text holds the mark)
 
 _DROP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白"})
 # what a question is about, not how it is asked: no demonstratives (この, その: the こそあど adnominals; 主な
@@ -126,7 +130,9 @@ def _content(pos: tuple[str, ...], form: str) -> bool:
     )
 
 
-def _sudachi_tokens(text: str, keep: Callable[[tuple[str, ...], str], bool] = _keep) -> list[str]:
+def _sudachi_tokens(
+    text: str, keep: Callable[[tuple[str, ...], str], bool] = _keep, synonyms: bool = False
+) -> list[str]:
     out: list[str] = []
     tok = _tokenizer()
     for piece in _pieces(text):
@@ -137,6 +143,10 @@ def _sudachi_tokens(text: str, keep: Callable[[tuple[str, ...], str], bool] = _k
             if not keep(m.part_of_speech(), form):
                 continue
             out.append(form.lower())
+            if synonyms and m.part_of_speech()[0] == "名詞" and not m.surface().isascii():
+                # a Japanese noun's one Sudachi synonym group (先生 and 教員 meet); an ambiguous word's none
+                groups = m.synonym_group_ids()
+                out += [f"{SYNONYM_MARK}{groups[0]}"] if len(groups) == 1 else []
             subs = m.split(SplitMode.A)
             if len(subs) > 1:
                 for sub in subs:
@@ -198,12 +208,13 @@ def _alnum_tokens(text: str) -> list[str]:
     return [m.group(0).lower() for m in _ALNUM_RE.finditer(text) if not _ERA_ALNUM_RE.fullmatch(m.group(0))]
 
 
-def tokenize(text: str) -> list[str]:
-    """Search tokens of `text` (document or query); any string in, a list out (empty for empty input)."""
+def tokenize(text: str, synonyms: bool = False) -> list[str]:
+    """Search tokens of `text` (document or query); any string in, a list out (empty for empty input). With
+    `synonyms`, a Japanese noun's one synonym group too (`≡21495` for 先生 and for 教員; step 5 above)."""
     if not text:
         return []
     s = _clean(text)
-    return _sudachi_tokens(s) + _measure_tokens(s) + _era_tokens(s) + _alnum_tokens(s)
+    return _sudachi_tokens(s, synonyms=synonyms) + _measure_tokens(s) + _era_tokens(s) + _alnum_tokens(s)
 
 
 def content_tokens(text: str) -> list[str]:
