@@ -192,6 +192,18 @@ def topic_of(question: str) -> str:
     return "".join(keep)
 
 
+_CLAUSE = re.compile(r"[、，,]")  # a two-part question's clauses: each year belongs to its own
+
+
+def _year_figure(clause: str) -> bool:
+    """Does `clause` name a year and ask a figure without asking a target, baseline or KPI for it?"""
+    return (
+        bool(_YEAR_RE.search(clause))
+        and bool(_COMPILED["figure"].search(clause))
+        and not any(_COMPILED[a].search(clause) for a in ("target", "baseline", "kpi"))
+    )
+
+
 def detect(question: str) -> Intent:
     q = nfkc(question)
     asks = {k for k, rx in _COMPILED.items() if rx.search(q)}
@@ -217,6 +229,10 @@ def detect(question: str) -> Intent:
         and ("figure" in asks or re.search(r"どのくらい|どれくらい|いくつ|何", q))
     ):
         asks.add("actual")  # 「R5でどのくらい？」 asks for that year's figure
+    elif years and "figure" in asks and "actual" not in asks and any(map(_year_figure, _CLAUSE.split(q))):
+        asks.add(
+            "actual"
+        )  # 「計画上の現状値と、R5の実施回数」: the clause with the year asks that year's figure
     if (
         "budget" in asks
         and "count" in asks

@@ -267,6 +267,15 @@ def test_a_goals_part_is_named_by_its_label_after_its_parents_words():
     assert k.goal_hits("基盤整備のロボットは？") == []  # a word that begins with the label names no part
 
 
+def test_a_year_asks_the_actual_of_its_own_clause_in_a_two_part_question():
+    # 「Xの現状値と、R5の実施回数」: the baseline is asked of the plan, the count of R5 is its actual
+    both = detect("研修の計画上の現状値と、R5の実施回数を教えて")
+    assert both.has("baseline") and both.has("actual")
+    assert detect("設置数の現状値と、R5の件数は？").has("actual")
+    assert not detect("設置数の現状値と、R6の目標は？").has("actual")  # the year's clause asks a target
+    assert not detect("現状値はR2の何件？").has("actual")  # one clause: the year dates the baseline
+
+
 def test_a_yes_no_check_carries_the_figures_it_asserts_not_its_years_or_record_numbers():
     assert detect("R6目標は35で合ってる？").claimed == (35.0,)
     assert detect("企15の目標は1,731で合ってる？").claimed == (1731.0,)
