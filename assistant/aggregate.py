@@ -15,6 +15,7 @@ from assistant.draft import Draft, Evidence, kpi_evidence, progress_evidence, sh
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.status import box_status
+from ingest.normalize import MEASURE_ID_RE, nfkc, normalize_measure_id
 from ingest.records import Catalog, Initiative, PlanKpi, ProgressKpi
 from ingest.tokenize import content_tokens, predicates, tokenize
 
@@ -84,11 +85,49 @@ def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic: frozenset[str]
 
 
 def answer_pending(q: str, k: Knowledge) -> Draft | None:
-    """The measures the plan prints without content (its placeholder rows), of the goals the question names."""
+    """The measures the plan prints without content (its placeholder rows), of the goals the question names; and,
+    for the whole plan, a number it prints only in a listing as 「・企 16 （調整中）」, with no row of its own."""
     goals = k.goal_hits(q)
     ms = [m for m in k.catalog.measures if m.placeholder and (not goals or m.goal in goals)]
     scope = f"「{goals[0]}」" if goals else "計画"
-    return answer_list(k, f"{scope}で内容が（調整中）となっている施策", ms) if ms else None
+    listed = [] if goals else _pending_listed(k, {m.measure_id for m in k.catalog.measures})
+    if not ms and not listed:
+        return None
+    d = answer_list(k, f"{scope}で内容が（調整中）となっている施策", ms) if ms else Draft(lines=[""])
+    for ev in listed:
+        d.lines.append(
+            f"・{ev.measure_id} （調整中）（施策の表に行がなく、「{ev.section}」の一覧にのみ掲載）"
+        )
+        d.evidence.append(ev)
+    n = len(ms and {m.measure_id for m in ms}) + len(listed)
+    d.lines[0] = f"{scope}で内容が（調整中）となっている施策は次の{n}件です。"
+    d.derived = [f"{n}件"]
+    return d
+
+
+def _pending_listed(k: Knowledge, rows: set[str]) -> list[Evidence]:
+    """Measure numbers a plan line lists as pending (the number and 「（調整中）」, nothing else) that no table of
+    measures holds, first mention each."""
+    out: list[Evidence] = []
+    for doc_id, lines in k.sources.items():
+        if doc_id not in k.docs or k.docs[doc_id].kind != "plan":
+            continue
+        for no, line in enumerate(lines, 1):
+            s = nfkc(line)
+            ids = [normalize_measure_id(m.group(0)) for m in MEASURE_ID_RE.finditer(s)]
+            rest = MEASURE_ID_RE.sub("", s).replace("(調整中)", "").strip(" ・")
+            if len(ids) != 1 or "(調整中)" not in s or rest or ids[0] in rows | {e.measure_id for e in out}:
+                continue
+            heading = next(
+                (
+                    x.title
+                    for x in k.catalog.sections
+                    if x.doc_id == doc_id and x.line_start <= no <= x.line_end
+                ),
+                k.titles.get(doc_id, ""),
+            )
+            out.append(Evidence(doc_id, no, no, line.strip(), ids[0], heading))
+    return out
 
 
 def _ranked(q: str, k: Knowledge) -> Draft | None:

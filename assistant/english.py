@@ -67,8 +67,12 @@ def english_lead(d: Draft, intent: Intent) -> str:
 def _lead(d: Draft, intent: Intent) -> str:
     if d.kpis and intent.has("target", "baseline", "kpi", "actual", "met", "figure", "change"):
         return " ".join(_kpi(x) for x in d.kpis[:2])
-    if len(d.measures) > 1:
-        return f"{len(d.measures)} measures (施策), listed below in Japanese:"
+    # a list counts the numbers it cites, a number the plan prints with no row of its own too (「・企 16 （調整中）」)
+    listed = len(
+        {m.get("measure_id") for m in d.measures} | {e.measure_id for e in d.evidence if e.measure_id}
+    )
+    if len(d.measures) > 1 or (d.measures and listed > 1 and intent.has("list", "pending")):
+        return f"{listed} measures (施策), listed below in Japanese:"
     if d.measures and intent.has("owner", "start_year", "claim"):
         lead = _measure(d.measures[0], intent)
         if lead:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from assistant.aggregate import answer_pending
 from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
 from assistant.draft import Draft, combine
@@ -265,6 +266,24 @@ def test_a_goals_part_is_named_by_its_label_after_its_parents_words():
     assert k.goal_hits("基盤整備のロに入ってる施策は？") == [goals[1]]
     assert k.goal_hits("基盤整備のイの施策を全部") == [goals[0]]
     assert k.goal_hits("基盤整備のロボットは？") == []  # a word that begins with the label names no part
+
+
+def test_a_number_the_plan_lists_only_as_pending_is_listed_with_the_pending_rows():
+    # a placeholder row (甲2 with no name) and a number printed only in a listing 「・甲 9 （調整中）」
+    lines = ["施策一覧", "・甲 9 （調整中）", "・甲 1 装置の整備（3頁）", "甲2 （調整中）"]
+    cat = Catalog(
+        documents=[Document(doc_id="plan", title="架空計画", kind="plan", file="p.txt")],
+        measures=[
+            Measure(doc_id="plan", measure_id="甲1", name="装置の整備"),
+            Measure(doc_id="plan", measure_id="甲2", name=None, placeholder=True),
+        ],
+    )
+    k = Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)], {"plan": lines})
+    d = answer_pending("（調整中）の施策は？", k)
+    assert d is not None and "次の2件" in d.lines[0]
+    assert any(x.startswith("・甲9 （調整中）") for x in d.lines) and not any("甲1" in x for x in d.lines)
+    assert {(e.measure_id, e.line_start) for e in d.evidence} >= {("甲9", 2)}  # cited where it is printed
+    assert english_lead(d, detect("Which measures are pending?")).startswith("2 measures")
 
 
 def test_a_year_asks_the_actual_of_its_own_clause_in_a_two_part_question():
