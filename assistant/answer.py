@@ -11,7 +11,7 @@ from assistant.draft import Draft, Evidence, fy_phrase, measure_dict, measure_ev
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.shortnames import used_in
-from ingest.normalize import era_label, fiscal_year
+from ingest.normalize import era_label, era_of, fiscal_year
 from ingest.records import Chunk, Measure, Section
 
 __all__ = [
@@ -63,9 +63,16 @@ def answer_owner(k: Knowledge, mid: str, intent: Intent) -> Draft:
             d.lines.append(f"なお、{m.goal or '別の箇所'}での再掲では{who}と記載されています。")
         d.evidence.append(measure_evidence(m))
     starts = {o.start_year for _, os_ in groups for o in os_ if o.start_year}
-    if intent.has("claim") and intent.has("start_year") and intent.years and starts and d.lines:
-        # 「2017年度からで合ってる？」: はい／いいえ first; the printed start year follows either way
-        d.lines[0] = ("はい、" if starts & set(intent.years) else "いいえ、") + d.lines[0]
+    if (
+        intent.has("claim")
+        and intent.has("start_year")
+        and (intent.years or intent.era)
+        and starts
+        and d.lines
+    ):
+        # 「2017年度からで合ってる？」「平成の頃から？」: はい／いいえ first; the printed start year follows either way
+        held = starts & set(intent.years) or (intent.era and {era_of(y) for y in starts} == {intent.era})
+        d.lines[0] = ("はい、" if held else "いいえ、") + d.lines[0]
     if (
         intent.has("start_year")
         and not intent.has("owner")

@@ -178,6 +178,7 @@ class Intent:
     final_year: bool = False
     anaphoric: bool = False
     claimed: tuple[float, ...] = ()  # figures a yes/no check asserts (「R6目標は35で合ってる？」)
+    era: str = ""  # the era a yes/no check dates a start in (「平成の頃から続いてる？」 -> 平成)
 
     def has(self, *names: str) -> bool:
         return any(Attr(n) in self.asks for n in names)
@@ -192,6 +193,10 @@ def topic_of(question: str) -> str:
     return "".join(keep)
 
 
+# an era with no year, as the time something has run since: 「平成の頃から」「令和になってから」「昭和のうちから」
+_ERA_SINCE = re.compile(
+    r"(令和|平成|昭和)(?!\s*(?:元|\d))(?:の(?:頃|ころ|時代|うち)|に(?:入って|なって))?から"
+)
 _CLAUSE = re.compile(r"[、，,]")  # a two-part question's clauses: each year belongs to its own
 
 
@@ -220,6 +225,9 @@ def detect(question: str) -> Intent:
             years.append(y)
     if "met" in asks:
         asks.add("actual")
+    era = _ERA_SINCE.search(q)
+    if era:  # 「平成の頃から続いてる事業？」 checks when it started: a claim about its start year's era
+        asks |= {"start_year", "claim"}
     if "count" in asks and _COUNTS_ITEMS.search(q) and not years:
         asks -= {"figure", "kpi"}  # 「KPIはいくつ？」 counts the plan's items; it does not ask a KPI's figure
         asks.add("count_items")
@@ -248,6 +256,7 @@ def detect(question: str) -> Intent:
         final_year=bool(_FINAL_RE.search(q)),
         anaphoric=bool(ANAPHORA_RE.search(q.strip())) or len(q.strip()) <= 8,
         claimed=_claimed(q) if "claim" in asks else (),
+        era=era.group(1) if era else "",
     )
 
 

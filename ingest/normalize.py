@@ -2,6 +2,7 @@
 
 - `nfkc`: Unicode NFKC (full-width digits and letters to ASCII, half-width kana to full-width).
 - `parse_quantity`: a figure as printed -> `Quantity` (`1,187` -> 1187; `約5万2千件` -> 52000 件; `12.5%` -> 12.5 %).
+- `era_of`: the era (令和, 平成, 昭和) a Western fiscal year is labelled in.
 - `fiscal_year`: Japanese era years (`R5`, `令和5年度`, `H29`, `R元`) and Western forms (`2023年度`, `FY2023`)
   -> the Western fiscal year (2023).
 - `normalize_measure_id` / `expand_measure_ref`: measure numbers (`企 21` -> `企21`; `企8～11,29` -> 企8..企11, 企29).
@@ -19,6 +20,7 @@ __all__ = [
     "parse_quantity",
     "fiscal_year",
     "era_label",
+    "era_of",
     "normalize_measure_id",
     "expand_measure_ref",
     "MEASURE_ID_RE",
@@ -38,6 +40,15 @@ def nfkc(text: str) -> str:
 _ERA_BASE = {"R": 2018, "令和": 2018, "H": 1988, "平成": 1988, "S": 1925, "昭和": 1925}
 _ERA_RE = re.compile(r"(令和|平成|昭和|[RHS])\s*(元|\d{1,2})")
 _WESTERN_RE = re.compile(r"(?:FY\s*)?((?:19|20)\d{2})(?:\s*年度?)?", re.IGNORECASE)
+
+
+def era_of(year: int) -> str:
+    """The era a fiscal year is labelled in (2019, R元年度 -> 令和; 2018 -> 平成), or "" before 昭和.
+
+    >>> era_of(2019), era_of(2018), era_of(1988)
+    ('令和', '平成', '昭和')
+    """
+    return next((name for name in ("令和", "平成", "昭和") if year > _ERA_BASE[name]), "")
 
 
 def fiscal_year(text: str | None) -> int | None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.aggregate import answer_pending
+from assistant.answer import answer_owner
 from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
 from assistant.draft import Draft, combine
@@ -229,6 +230,19 @@ def test_a_follow_up_asking_for_the_content_does_not_repeat_the_previous_questio
 def test_a_short_latin_name_links_only_as_a_whole_word(linker):
     assert not [x for x in linker.link("training for staff") if x.entity.name == "AI"]
     assert [x for x in linker.link("What does AI mean?") if x.entity.name == "AI"]
+
+
+def test_a_start_dated_by_an_era_alone_is_checked_against_the_printed_start_year(k):
+    # 「平成の頃から続いてる？」「令和になってから始まった？」: the era of 甲1's start year (H29) decides
+    heisei = detect("無線網の整備って平成の頃から続いてる事業なんだっけ？")
+    assert heisei.era == "平成" and heisei.has("claim") and heisei.has("start_year")
+    assert answer_owner(k, "甲1", heisei).lines[0].startswith("はい、")
+    reiwa = detect("無線網の整備は令和になってから始まったの？")
+    assert (
+        answer_owner(k, "甲1", reiwa).lines[0].startswith("いいえ、")
+        and "H29" in answer_owner(k, "甲1", reiwa).lines[0]
+    )
+    assert detect("平成29年度から続いてる？").era == ""  # a year is a year claim, not an era's
 
 
 def test_yes_no_answers_lead_with_yes_or_no(k):
