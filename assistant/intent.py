@@ -20,6 +20,7 @@ __all__ = [
     "Intent",
     "detect",
     "topic_of",
+    "without_years",
     "CONTENT_RE",
     "expand_aliases",
     "aliases",
@@ -191,6 +192,11 @@ def topic_of(question: str) -> str:
     spans = [m.span() for rx in (*_COMPILED.values(), _FINAL_RE) for m in rx.finditer(q)]
     keep = [ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(q)]
     return "".join(keep)
+
+
+def without_years(text: str) -> str:
+    """`text` with the fiscal years it names blanked: what it names, the years apart (`Query` reads them)."""
+    return _YEAR_RE.sub(" ", nfkc(text))
 
 
 # an era with no year, as the time something has run since: 「平成の頃から」「令和になってから」「昭和のうちから」

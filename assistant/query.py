@@ -12,7 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.intent import CONTENT_RE, Attr, Intent, detect, expand_aliases, topic_of, with_japanese_terms
+from assistant.intent import (
+    CONTENT_RE,
+    Attr,
+    Intent,
+    detect,
+    expand_aliases,
+    topic_of,
+    with_japanese_terms,
+    without_years,
+)
 from assistant.join import report_bullet_for
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -183,13 +192,16 @@ def _coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, 
     Each part comes with the record its side names."""
     m = re.match(r"^(.{2,}?)(?:と|及び|および|\band\b)(.{2,}?)[、,](.+)$", text)
     # 「AとBの受講者数をそれぞれ」: without a comma, the tail after 「の」 must ask of each
+    # 「Aの実績と、Bの利用実績ってそれぞれどれくらい？」: two whole names, the tail after the second asks of each
+    m = m or re.match(r"^(.{2,}?)と[、,]\s*(.{2,}?)(?:って|は|を)((?:それぞれ|ずつ|各々).*)$", text)
     m = m or re.match(r"^(.{2,}?)(?:と|及び|および)(.{2,}?)の((?=.*(?:それぞれ|ずつ|各々)).+)$", text)
     if not m:
         return [(text, None)]
     left, right, tail = m.groups()
     each = bool(_EACH.search(tail))
     intent = detect(text)
-    refs = [_side_ref(a, linker, known, each, intent, tail, b) for a, b in ((left, right), (right, left))]
+    sides = ((without_years(left), without_years(right)), (without_years(right), without_years(left)))
+    refs = [_side_ref(a, linker, known, each, intent, tail, b) for a, b in sides]
     if not (all(refs) and refs[0] != refs[1]):
         return [(text, None)]
     if not any(measure_ids_in(side, known) for side in (left, right)) and _named_across(left, right, linker):
@@ -217,8 +229,11 @@ def _side_ref(side: str, linker: Linker, known: set[str], each: bool, intent: In
         return ids[0]
     # 「ノーコードツールと議事録…、R5の削減時間は？」: the box the side and the tail name together (not the tool's
     # bullet), when the two name it or the side's words are in it, and this side names more of it than the other
+    plan_asked = intent.has("target", "baseline") or not intent.has(
+        "actual"
+    )  # an actual alone is the report's
     joint = (
-        linker.link(f"{side} {tail}", ("progress_kpi", "kpi"), 1)
+        linker.link(f"{side} {tail}", ("progress_kpi", "kpi") if plan_asked else ("progress_kpi",), 1)
         if tail and intent.has("figure", "actual", "target", "baseline")
         else []
     )
@@ -229,8 +244,12 @@ def _side_ref(side: str, linker: Linker, known: set[str], each: bool, intent: In
     pins = own_pins(side, linker, intent)
     if pins:
         return pins[0]
-    links = linker.link(side, kinds=kinds_for(intent), top=1) if each else []
-    return links[0].entity.ref if links and links[0].cover >= SIDE_COVER else None
+    # asked of each, a side's words all in one record name it; of such records, the kind listed first for what is
+    # asked holds it (an actual: the report's record before the plan's KPI row)
+    kinds = kinds_for(intent)
+    links = [x for x in linker.link(side, kinds=kinds, top=5) if x.cover >= SIDE_COVER] if each else []
+    best = min(links, key=lambda x: kinds.index(x.entity.kind), default=None)
+    return best.entity.ref if best else None
 
 
 def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker) -> Query:

@@ -176,6 +176,30 @@ def test_two_named_records_become_two_parts(k, linker):
     assert [p.pins for p in query.parts] == [("initiative@7",), ("initiative@7.1",)]
 
 
+def test_two_names_each_followed_by_its_own_words_and_asked_of_each_are_two_parts():
+    # 「Aの実績と、Bの利用実績ってそれぞれ」: the tail after the second name asks of both; the year dates the
+    # question, not a side; an actual alone is the report's record (the bullet), not the plan's KPI row
+    cat = Catalog(
+        documents=[
+            Document(doc_id="plan", title="架空計画", kind="plan", file="p.txt"),
+            Document(doc_id="rep", title="架空実績", kind="progress", file="r.txt", fiscal_year=2023),
+        ],
+        kpis=[PlanKpi(doc_id="plan", kpi_id="plan:kpi:01", item="在宅勤務実施割合", unit="％")],
+        initiatives=[
+            Initiative(
+                doc_id="rep", goal="目標一", text="在宅勤務の推進（在宅勤務実績 1,520人日）", line_start=3
+            ),
+            Initiative(
+                doc_id="rep", goal="目標一", text="遠隔会議の運用（会議利用実績：10回）", line_start=5
+            ),
+        ],
+    )
+    k2 = Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)])
+    linker2 = Linker(cat, set(tokenize(_GENERIC)))
+    query = understand("R5の在宅勤務の実績と、遠隔会議の利用実績ってそれぞれどれくらい？", [], k2, linker2)
+    assert [p.pins for p in query.parts] == [("initiative@3",), ("initiative@5",)]
+
+
 def test_the_same_asked_of_two_records_by_number_or_in_loose_words_is_two_parts(k, linker):
     query = understand("甲1と甲2、担当課はそれぞれどこ？", [], k, linker)
     assert [p.ids for p in query.parts] == [("甲1",), ("甲2",)]
