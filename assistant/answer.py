@@ -11,6 +11,7 @@ from assistant.draft import Draft, Evidence, fy_phrase, measure_dict, measure_ev
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.shortnames import used_in
+from assistant.verify import listed_count
 from ingest.normalize import era_label, era_of, fiscal_year
 from ingest.records import Chunk, Measure, Section
 
@@ -248,6 +249,10 @@ def answer_passage(c: Chunk, k: Knowledge, question: str = "", following: Chunk 
         )
     excerpt = _best_sentences(body, question, k) if question else body
     d.lines.append(f"「{excerpt}」（{k.titles.get(c.doc_id, c.doc_id)}より）")
+    counted = listed_count(question, body) if question and c.kind == "initiative" else None
+    if counted:  # 「何種類？」 of a bullet that lists its items: the count first, derived from its own list
+        d.lines.insert(0, counted[0])
+        d.derived.append(counted[1])
     for s in used_in(excerpt, c.doc_id, k.short_names):  # a short name the page defined elsewhere, explained
         d.lines.append(
             f"「{s.name}」は、{k.titles.get(s.doc_id, s.doc_id)}で次のように定義されています: 「{s.definition}」"

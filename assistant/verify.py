@@ -19,7 +19,15 @@ from pathlib import Path
 
 from ingest.normalize import fiscal_year, nfkc, number_tokens
 
-__all__ = ["unsupported", "verify_lines", "missing_asked", "holds_figure_in", "counts_in", "stated_figures"]
+__all__ = [
+    "unsupported",
+    "verify_lines",
+    "missing_asked",
+    "listed_count",
+    "holds_figure_in",
+    "counts_in",
+    "stated_figures",
+]
 
 COUNTERS = Path(__file__).with_name("vocab") / "counters.toml"
 with COUNTERS.open("rb") as _f:
@@ -126,6 +134,20 @@ def missing_asked(question: str, lines: list[str]) -> str | None:
     if not asked:
         return None
     return None if _figure_in(" ".join(lines), asked[0]) else asked[1]
+
+
+def listed_count(question: str, text: str) -> tuple[str, str] | None:
+    """「何種類やったの？」 of a record that prints no such figure but lists its items (「…実証 ・A ・B ・C【新規】」):
+    (a line with the count in the asked counter and the items, the count as derived), else None."""
+    asked = _asked(question)
+    if not asked or _figure_in(text, asked[0]):
+        return None
+    items = [re.sub(r"【[^】]*】\s*$", "", x).strip() for x in re.split(r"\s+・\s*", nfkc(text).strip())[1:]]
+    items = [x for x in items if x]
+    if len(items) < 2:
+        return None
+    count = f"{len(items)}{asked[0]}"
+    return f"挙げられているのは{count}です（{'、'.join(items)}）。", count
 
 
 def counts_in(question: str, unit: str | None) -> bool:

@@ -25,7 +25,7 @@ from assistant.service import _GENERIC
 from assistant.status import Status, box_status, plan_status
 from assistant.subjects import longest, subject_of
 from assistant.vectors import agreed_pins, dense_pins
-from assistant.verify import counts_in, missing_asked
+from assistant.verify import counts_in, listed_count, missing_asked
 from ingest.chunk import build_chunks
 from ingest.records import (
     Catalog,
@@ -322,6 +322,18 @@ def test_a_number_the_plan_lists_only_as_pending_is_listed_with_the_pending_rows
     assert any(x.startswith("・甲9 （調整中）") for x in d.lines) and not any("甲1" in x for x in d.lines)
     assert {(e.measure_id, e.line_start) for e in d.evidence} >= {("甲9", 2)}  # cited where it is printed
     assert english_lead(d, detect("Which measures are pending?")).startswith("2 measures")
+
+
+def test_how_many_kinds_of_a_bullet_that_lists_its_items_is_counted_from_the_list():
+    bullet = "見本アプリ実証 ・通報 ・スタンプラリー ・地域ポイント【新規】"
+    assert listed_count("見本アプリ実証って何種類やったの？", bullet) == (
+        "挙げられているのは3種類です（通報、スタンプラリー、地域ポイント）。",
+        "3種類",
+    )
+    assert listed_count("何種類に増えた？", "決済アプリ拡大 7種→25種") is None  # the record prints the figure
+    assert (
+        listed_count("何種類？", "在宅勤務・モバイルワーク等の推進") is None
+    )  # a name's own 「・」 lists nothing
 
 
 def test_a_year_asks_the_actual_of_its_own_clause_in_a_two_part_question():
