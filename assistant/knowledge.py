@@ -192,6 +192,11 @@ class Knowledge:
         return False
 
     # --- evidence -------------------------------------------------------------------------------------------
+    def names_known(self, question: str, ignore: set[str] | frozenset[str] = frozenset()) -> bool:
+        """Does the question name anything in the documents' words (a content word they use, not in `ignore`)?
+        Without one, every passage covers it vacuously (`coverage` is 1.0) and none is about it."""
+        return any(t not in ignore and not t.isdigit() and t in self._df for t in self._topic(question))
+
     def coverage(
         self,
         question: str,
