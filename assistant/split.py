@@ -33,11 +33,22 @@ def split_parts(question: str, generic: frozenset[str] = frozenset()) -> list[st
     out: list[str] = []
     for p in pieces:
         size = len(re.sub(r"[\W_]", "", p))
-        if out and (size < 3 or (size <= _ALTERNATIVE and _alternative(p)) or _asks_again(p, generic)):
+        if out and (
+            size < 3 or (size <= _ALTERNATIVE and _alternative(p)) or _asks_again(p, generic) or _aside(p)
+        ):
             out[-1] += p
         else:
             out.append(p)
     return out or [question]
+
+
+_REASON = re.compile(r"(?:けど|けれど|ので|ため)[。.!！…]*$")  # a clause that gives a reason, not a question
+
+
+def _aside(piece: str) -> bool:
+    """A closing remark that asks nothing (「アクセスしたいんだけど」「取材で使うので」): a reason clause with no
+    attribute, no asked type and no figure; it says why the question before it is asked."""
+    return bool(_REASON.search(piece)) and _asks_nothing(piece, frozenset(), verbs_only=False)
 
 
 def _alternative(piece: str) -> bool:
@@ -51,10 +62,12 @@ def _asks_again(piece: str, generic: frozenset[str]) -> bool:
     return bool(generic) and _asks_nothing(piece, generic)
 
 
-def _asks_nothing(piece: str, words: frozenset[str]) -> bool:
-    """No attribute, no asked type, no figure or year, and no content word but verbs and `words`."""
+def _asks_nothing(piece: str, words: frozenset[str], verbs_only: bool = True) -> bool:
+    """No attribute, no asked type, no figure or year, and (`verbs_only`) no content word but verbs and `words`."""
     if detect(piece).asks or asked_type(piece) is not None or re.search(r"\d", nfkc(piece)):
         return False
+    if not verbs_only:
+        return True
     said = predicates(piece)
     return all(t in said or t in words or len(t) == 1 for t in content_tokens(piece))
 

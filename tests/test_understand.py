@@ -135,6 +135,14 @@ def linker(catalog: Catalog) -> Linker:
     return Linker(catalog, set(tokenize(_GENERIC)))
 
 
+def test_a_closing_reason_is_no_second_question():
+    # 「…載ってる？アクセスしたいんだけど」: the remark says why it is asked; a second question stays one
+    assert split_parts("甲1のURLって載ってる？アクセスしたいんだけど") == [
+        "甲1のURLって載ってる？アクセスしたいんだけど"
+    ]
+    assert len(split_parts("甲1の担当は？それと、研修の受講者数も知りたいです。")) == 2
+
+
 def test_a_second_question_is_a_second_part():
     assert split_parts("甲1の担当は?それとR5の実績も教えて") == ["甲1の担当は?", "R5の実績も教えて"]
     assert split_parts("甲1の担当は?R5は?") == ["甲1の担当は?", "R5は?"]
