@@ -18,6 +18,7 @@ from assistant.answer import (
     answer_totals,
     answer_what,
 )
+from assistant.compose import with_owner
 from assistant.draft import Draft, fy_phrase
 from assistant.facts import answer_claim, answer_which_measure
 from assistant.intent import Intent, japanese_terms_in
@@ -56,7 +57,7 @@ class Router(Lookup):
     def route(self, part: Part, hits: list[Hit]) -> tuple[Draft, list[str]]:
         """The answer to one part, and the measures related to it (suggested when it abstains)."""
         draft, related = self._route(part, hits)
-        return cite_bullets(draft, self.linker, self.k), related
+        return with_owner(part, cite_bullets(draft, self.linker, self.k), self.k), related
 
     def _route(self, part: Part, hits: list[Hit]) -> tuple[Draft, list[str]]:
         q, intent, ids, k = part.text, part.intent, list(part.ids), self.k

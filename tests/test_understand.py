@@ -12,13 +12,14 @@ from assistant.aggregate import answer_pending
 from assistant.answer import answer_owner
 from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
+from assistant.compose import with_owner
 from assistant.draft import Draft, combine
 from assistant.english import english_lead
 from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.intent import detect
 from assistant.knowledge import Knowledge
 from assistant.linker import Entity, Link, Linker
-from assistant.query import split_parts, understand
+from assistant.query import Part, split_parts, understand
 from assistant.retrieve import Hit
 from assistant.schemas import Turn
 from assistant.service import _GENERIC
@@ -275,6 +276,20 @@ def test_a_start_dated_by_an_era_alone_is_checked_against_the_printed_start_year
         and "H29" in answer_owner(k, "甲1", reiwa).lines[0]
     )
     assert detect("平成29年度から続いてる？").era == ""  # a year is a year claim, not an era's
+
+
+def test_the_owner_asked_beside_what_the_report_says_leads_an_answer_from_a_report_bullet(k):
+    # 「甲1、計画ではどこの課の担当で、R5報告だとどこまで進んでる？」: the bullet names no department; the measure's does
+    bullet = Draft(lines=["「試験推進研修（30人）」（架空実績より）"])
+    part = Part(
+        "甲1、計画ではどこの課の担当で、R5報告だとどこまで進んでる？",
+        detect("どこの課の担当で、どこまで進んでる？"),
+        ("甲1",),
+    )
+    d = with_owner(part, bullet, k)
+    assert "試験課" in d.lines[0] and d.lines[-1] == bullet.lines[0]
+    not_asked = Part("甲1はR5にどこまで進んでる？", detect("R5にどこまで進んでる？"), ("甲1",))
+    assert with_owner(not_asked, bullet, k) is bullet
 
 
 def test_yes_no_answers_lead_with_yes_or_no(k):
