@@ -28,6 +28,10 @@ _NOT_MET = re.compile(
     re.IGNORECASE,
 )
 _MET = re.compile(r"達成した|達成している|達成済|届いた|上回|クリア|\bmet\b|achieved|reached", re.IGNORECASE)
+# the plan's 「再」 mark: a measure printed again under another goal (「再掲の施策は？」「重複して載っている施策を全部」)
+_RELISTED = re.compile(
+    r"再掲|重複して(?:載|掲載|記載)|listed (?:more than once|twice|again)|re-?listed", re.IGNORECASE
+)
 _RATE_WORD = re.compile(r"達成率|達成度|achievement rate", re.IGNORECASE)
 _LOW = re.compile(r"低|少|悪|最低|ワースト|lowest|worst", re.IGNORECASE)
 MAX_ITEMS = 30
@@ -44,6 +48,12 @@ def answer_aggregate(q: str, intent: Intent, k: Knowledge, topic: frozenset[str]
     施設は？」 lists the new items about Wi-Fi, and none when the topic is only in items that are not new."""
     if intent.has("rank") and _RATE_WORD.search(q) and _KPI_WORD.search(q):
         return _ranked(q, k)
+    if intent.has("list") and _RELISTED.search(
+        q
+    ):  # the measures printed again (「再」), each with its first page
+        again = {m.measure_id for m in k.catalog.measures if m.relisted}
+        listed = [m for m in k.catalog.measures if m.measure_id in again and not m.relisted]
+        return answer_list(k, "計画で再掲（「再」）されている施策", listed) if listed else None
     if topic and not intent.has("new"):
         return None
     goals = k.goal_hits(q)

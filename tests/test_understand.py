@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.aggregate import answer_pending
+from assistant.aggregate import answer_aggregate, answer_pending
 from assistant.answer import answer_owner
 from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
@@ -357,6 +357,21 @@ def test_how_many_kinds_of_a_bullet_that_lists_its_items_is_counted_from_the_lis
     assert (
         listed_count("何種類？", "在宅勤務・モバイルワーク等の推進") is None
     )  # a name's own 「・」 lists nothing
+
+
+def test_the_measures_printed_again_are_listed_from_the_catalogs_relisted_mark():
+    cat = Catalog(
+        documents=[Document(doc_id="plan", title="架空計画", kind="plan", file="p.txt")],
+        measures=[
+            Measure(doc_id="plan", measure_id="甲1", name="装置の整備", line_start=3),
+            Measure(doc_id="plan", measure_id="甲2", name="研修の実施", line_start=5),
+            Measure(doc_id="plan", measure_id="甲1", name="装置の整備", relisted=True, line_start=9),
+        ],
+    )
+    k = Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)])
+    for q in ("再掲されてる施策ってどれ？全部挙げて", "Which measures are listed more than once?"):
+        d = answer_aggregate(q, detect(q), k, frozenset({"再掲"}))
+        assert d is not None and "次の1件" in d.lines[0] and d.lines[1].startswith("・甲1"), q
 
 
 def test_a_year_asks_the_actual_of_its_own_clause_in_a_two_part_question():
