@@ -18,7 +18,7 @@ from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
 from assistant.query import LINK_NAME, asks_report
 from assistant.retrieve import Filters, Hit, HybridSearcher
-from assistant.verify import counts_in, missing_asked
+from assistant.verify import asks_counter, counts_in, missing_asked
 from ingest.normalize import nfkc
 from ingest.records import Chunk
 from ingest.tokenize import content_tokens
@@ -126,8 +126,9 @@ class Lookup:
             chunk = self._by_ref.get(joined or "")
             if chunk is not None:  # the report carries this KPI's actual in an initiative bullet
                 return answer_kpi(k, plan, [], intent, bullet=answer_passage(chunk, k))
-            passage = None if plan else self._progress_passage(q, hits)
-            if passage:
+            # no report figure of this KPI: a confident report bullet that prints the asked count answers instead
+            passage = self._progress_passage(q, hits)
+            if passage and (not plan or (asks_counter(q) and missing_asked(q, passage.lines) is None)):
                 return passage
             d = answer_kpi(k, plan, boxes, intent)
             return self._same_subject(d, plan, intent) if d.lines else None

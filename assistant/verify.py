@@ -24,6 +24,7 @@ __all__ = [
     "verify_lines",
     "missing_asked",
     "listed_count",
+    "asks_counter",
     "holds_figure_in",
     "counts_in",
     "stated_figures",
@@ -125,6 +126,11 @@ def _asked(question: str) -> tuple[str, str] | None:
         return m.group(1), m.group(0)
     e = _ASKED_ENGLISH.search(q)
     return (_ENGLISH[e.group(1).lower()], e.group(0)) if e else None
+
+
+def asks_counter(question: str) -> bool:
+    """Does the question ask its figure in a counter (「何件」「何人」「how many times」)?"""
+    return _asked(question) is not None
 
 
 def missing_asked(question: str, lines: list[str]) -> str | None:

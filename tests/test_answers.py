@@ -778,3 +778,15 @@ def test_a_report_bullet_is_cited_with_the_measure_it_reports_on(
     r = ask(client, f"R5年度の「{bullet.name}」について教えて")
     assert r["answerable"] is True
     assert mid in {c["measure_id"] for c in r["citations"]}
+
+
+def test_a_count_the_report_prints_in_a_bullet_answers_beside_a_plan_kpi_it_has_no_figure_for(
+    client: TestClient, assistant: Assistant
+) -> None:
+    """「…協議、R5で予算執行プロセスは何件？」: the plan's KPI of the guideline (未実施数) has no report figure; the
+    report's bullet on the same consultations prints the asked count, and answers."""
+    bullet = next(i for i in assistant.index.catalog.initiatives if "予算執行" in (i.detail or ""))
+    count = re.search(r"予算執行\s*(\d+)\s*件", bullet.detail or "")
+    assert count is not None
+    r = ask(client, "調達ガイドラインに基づく協議、R5で予算執行プロセスは何件でした？")
+    assert r["answerable"] is True and f"予算執行{count.group(1)}件" in r["answer"].replace(" ", "")
