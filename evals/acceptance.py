@@ -29,6 +29,8 @@ __all__ = [
     "PROBE4",
     "PROBE5",
     "PROBE6",
+    "PROBE7",
+    "PROBE8",
     "PROBES",
     "PARAPHRASES",
 ]
@@ -40,7 +42,9 @@ PROBE3 = Path(__file__).resolve().parent / "probe3.jsonl"  # unanswerable questi
 PROBE4 = Path(__file__).resolve().parent / "probe4.jsonl"  # two more writers, the weakest kinds (README)
 PROBE5 = Path(__file__).resolve().parent / "probe5.jsonl"  # everyday words; a planner's compound questions
 PROBE6 = Path(__file__).resolve().parent / "probe6.jsonl"  # two writers, the acceptance file's kind mix
-PROBES = (PROBE, PROBE2, PROBE3, PROBE4, PROBE5, PROBE6)
+PROBE7 = Path(__file__).resolve().parent / "probe7.jsonl"  # two writers, 2026-12-04: developed on (all lines)
+PROBE8 = Path(__file__).resolve().parent / "probe8.jsonl"  # two writers, 2026-12-04: chat-box wording
+PROBES = (PROBE, PROBE2, PROBE3, PROBE4, PROBE5, PROBE6, PROBE7, PROBE8)
 PARAPHRASES = (  # two rewordings per odd line: of acceptance and probe, of probe2 and probe3
     Path(__file__).resolve().parent / "paraphrases.jsonl",
     Path(__file__).resolve().parent / "paraphrases2.jsonl",
