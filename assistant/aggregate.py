@@ -8,6 +8,7 @@ vocabulary read from the catalog; each listed item cites its own record.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant.answer import answer_list
 from assistant.catalog import box_view, kpi_view
@@ -100,7 +101,7 @@ def answer_pending(q: str, k: Knowledge) -> Draft | None:
     goals = k.goal_hits(q)
     ms = [m for m in k.catalog.measures if m.placeholder and (not goals or m.goal in goals)]
     scope = f"「{goals[0]}」" if goals else "計画"
-    listed = [] if goals else _pending_listed(k, {m.measure_id for m in k.catalog.measures})
+    listed = [] if goals else _pending_listed(k)
     if not ms and not listed:
         return None
     d = answer_list(k, f"{scope}で内容が（調整中）となっている施策", ms) if ms else Draft(lines=[""])
@@ -109,15 +110,17 @@ def answer_pending(q: str, k: Knowledge) -> Draft | None:
             f"・{ev.measure_id} （調整中）（施策の表に行がなく、「{ev.section}」の一覧にのみ掲載）"
         )
         d.evidence.append(ev)
-    n = len(ms and {m.measure_id for m in ms}) + len(listed)
+    n = len({m.measure_id for m in ms}) + len(listed)
     d.lines[0] = f"{scope}で内容が（調整中）となっている施策は次の{n}件です。"
     d.derived = [f"{n}件"]
     return d
 
 
-def _pending_listed(k: Knowledge, rows: set[str]) -> list[Evidence]:
+@lru_cache(maxsize=4)
+def _pending_listed(k: Knowledge) -> tuple[Evidence, ...]:
     """Measure numbers a plan line lists as pending (the number and 「（調整中）」, nothing else) that no table of
-    measures holds, first mention each."""
+    measures holds, first mention each (read once per index: the source lines do not change)."""
+    seen = {m.measure_id for m in k.catalog.measures}
     out: list[Evidence] = []
     for doc_id, lines in k.sources.items():
         if doc_id not in k.docs or k.docs[doc_id].kind != "plan":
@@ -126,8 +129,9 @@ def _pending_listed(k: Knowledge, rows: set[str]) -> list[Evidence]:
             s = nfkc(line)
             ids = [normalize_measure_id(m.group(0)) for m in MEASURE_ID_RE.finditer(s)]
             rest = MEASURE_ID_RE.sub("", s).replace("(調整中)", "").strip(" ・")
-            if len(ids) != 1 or "(調整中)" not in s or rest or ids[0] in rows | {e.measure_id for e in out}:
+            if len(ids) != 1 or "(調整中)" not in s or rest or ids[0] in seen:
                 continue
+            seen.add(ids[0])
             heading = next(
                 (
                     x.title
@@ -137,7 +141,7 @@ def _pending_listed(k: Knowledge, rows: set[str]) -> list[Evidence]:
                 k.titles.get(doc_id, ""),
             )
             out.append(Evidence(doc_id, no, no, line.strip(), ids[0], heading))
-    return out
+    return tuple(out)
 
 
 def _ranked(q: str, k: Knowledge) -> Draft | None:
