@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.draft import Draft
+from assistant.english import latin_share
 from assistant.knowledge import Knowledge
-from assistant.lookup import latin_share
 from assistant.query import Part
 from ingest.tokenize import content_tokens
 

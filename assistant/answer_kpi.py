@@ -5,14 +5,14 @@ status rule, assistant/status.py), the plan joined with the report where both pr
 from __future__ import annotations
 
 from assistant.catalog import box_view, kpi_view
-from assistant.draft import Draft, fy_phrase, kpi_evidence, progress_evidence, shown
+from assistant.draft import Draft, Evidence, abstain, fy_phrase, kpi_evidence, progress_evidence, shown
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge, kpi_key
 from assistant.status import box_status
 from ingest.normalize import era_label, fiscal_year
 from ingest.records import PlanKpi, ProgressKpi, Quantity
 
-__all__ = ["answer_kpi", "plan_kpi_sentence", "progress_sentence", "kpis_for"]
+__all__ = ["answer_kpi", "plan_kpi_sentence", "progress_sentence", "kpis_for", "no_kpi"]
 
 
 # --- KPIs ---------------------------------------------------------------------------------------------------
@@ -276,3 +276,15 @@ def kpis_for(k: Knowledge, mid: str) -> tuple[list[PlanKpi], list[ProgressKpi]]:
     plan = k.kpis_by_measure.get(mid, [])
     boxes = list(k.progress_by_measure.get(mid, []))
     return plan, boxes
+
+
+def no_kpi(k: Knowledge, mid: str) -> Draft:
+    """A measure the plan sets no KPI for: said so, citing the measure."""
+    m = k.primary(mid)
+    name = f"{mid}「{m.name}」" if m and m.name else mid
+    d = abstain(f"{name}には計画上の目標指標（KPI）が設定されていないため、目標値・実績は資料にありません。")
+    d.measures = []
+    if m:
+        quote = f"{m.measure_id} {m.name or ''}"
+        d.evidence.append(Evidence(m.doc_id, m.line_start, m.line_end, quote, m.measure_id, m.goal or None))
+    return d

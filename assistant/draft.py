@@ -18,6 +18,7 @@ from ingest.records import Measure, PlanKpi, ProgressKpi, Quantity
 
 __all__ = [
     "Draft",
+    "abstain",
     "combine",
     "Evidence",
     "fy_phrase",
@@ -149,3 +150,8 @@ def _said_in(line: str, earlier: list[str]) -> bool:
         return False
     figures = stated_figures(line)
     return any(e.startswith(f"目標指標{kpi.group(1)}") and figures <= stated_figures(e) for e in earlier)
+
+
+def abstain(text: str) -> Draft:
+    """A draft that says the documents do not answer: `text`, not answerable."""
+    return Draft(lines=[text], answerable=False)

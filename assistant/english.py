@@ -12,7 +12,7 @@ from assistant.draft import Draft
 from assistant.intent import Intent
 from ingest.normalize import fiscal_year
 
-__all__ = ["english_lead"]
+__all__ = ["english_lead", "latin_share"]
 
 
 def _fy(label: str | None) -> str:
@@ -78,3 +78,9 @@ def _lead(d: Draft, intent: Intent) -> str:
         if lead:
             return lead
     return "From the documents (quoted in Japanese):"
+
+
+def latin_share(q: str) -> float:
+    """The share of the question's letters that are Latin: above one half, the question is English."""
+    letters = [ch for ch in q if ch.isalpha()]
+    return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0

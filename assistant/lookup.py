@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 
 from assistant.answer import answer_glossary, answer_list, answer_passage, answer_what
-from assistant.answer_kpi import answer_kpi, kpis_for
-from assistant.answer_types import asked_type, holds_type, own_area, without
-from assistant.draft import Draft, Evidence
+from assistant.answer_kpi import answer_kpi, kpis_for, no_kpi
+from assistant.answer_types import asked_type, holds_type, own_area, types, without
+from assistant.draft import Draft, abstain
+from assistant.english import latin_share
 from assistant.intent import Intent, topic_of
 from assistant.join import initiative_for, report_bullet_for
 from assistant.knowledge import Knowledge, squash
@@ -23,7 +24,7 @@ from ingest.normalize import nfkc
 from ingest.records import Chunk
 from ingest.tokenize import content_tokens
 
-__all__ = ["Lookup", "MIN_COVERAGE", "LOW_COVERAGE", "abstain", "latin_share", "asks_kpi", "no_kpi"]
+__all__ = ["Lookup", "MIN_COVERAGE", "LOW_COVERAGE", "asks_kpi"]
 
 MIN_COVERAGE = 0.5
 # both rankers agreeing at the top, this little of the question's words will do (everyday words share few with
@@ -240,6 +241,8 @@ class Lookup:
             key=(lambda x: x[5]) if latin_share(q) > 0.5 else (lambda x: x[:6]),
             reverse=True,
         )
+        if asked and types()[asked[0]].get("deep") and not any(x[0] for x in ranked):
+            ranked = self._typed(q, asked[0]) + ranked
         for *_, h in ranked:
             c = h.chunk
             if c.kind == "measure" and c.measure_ids:
@@ -252,6 +255,18 @@ class Lookup:
                     return d
             return answer_passage(c, k, q, self._next_passage(c))
         return abstain("ご質問の内容は、計画と実績報告のどちらにも記載が見当たりません。")
+
+    def _typed(self, q: str, kind: str) -> list[tuple]:
+        """No passage retrieved holds the asked kind of thing: the keyword ranker's first passage that holds it
+        and most of the question's words (the paragraph saying which plans were 継承 ranks low in the dense one)."""
+        english = latin_share(q) > 0.5  # its words cannot overlap the Japanese passages: the dense one's top
+        for h in self.searcher.search(q, 8 if english else 5, method="dense" if english else "lexical"):
+            if holds_type(kind, without(h.chunk.text, self.area), q) and (
+                english
+                or round(self.k.coverage(q, h.chunk.text, self.generic, known_only=True), 1) >= MIN_COVERAGE
+            ):
+                return [(h,)]
+        return []
 
     def _topic_list(self, q: str, k: Knowledge) -> Draft | None:
         """The measures whose names hold every word of the question's topic; a word no measure name has may be
@@ -273,28 +288,8 @@ def _heading_named(q: str, section: str, k: Knowledge) -> bool:
     return bool(heading) and k.coverage(heading, q) >= HEADING_NAMED
 
 
-def abstain(text: str) -> Draft:
-    return Draft(lines=[text], answerable=False)
-
-
-def no_kpi(k: Knowledge, mid: str) -> Draft:
-    m = k.primary(mid)
-    name = f"{mid}「{m.name}」" if m and m.name else mid
-    d = abstain(f"{name}には計画上の目標指標（KPI）が設定されていないため、目標値・実績は資料にありません。")
-    d.measures = []
-    if m:
-        quote = f"{m.measure_id} {m.name or ''}"
-        d.evidence.append(Evidence(m.doc_id, m.line_start, m.line_end, quote, m.measure_id, m.goal or None))
-    return d
-
-
 def asks_kpi(q: str, intent: Intent) -> bool:
     """An explicit question for a KPI or a figure (not 「何を目指しているの？」, which asks what a measure is for)."""
     return intent.has("kpi", "actual", "met", "figure", "baseline") or bool(
         re.search(r"目標値|数値|何件|何%|いくつ", q)
     )
-
-
-def latin_share(q: str) -> float:
-    letters = [ch for ch in q if ch.isalpha()]
-    return sum(ch.isascii() for ch in letters) / len(letters) if letters else 0.0

@@ -7,9 +7,9 @@ import re
 
 from assistant.answer import answer_outline
 from assistant.draft import Draft
+from assistant.english import latin_share
 from assistant.intent import Intent, topic_of
 from assistant.knowledge import Knowledge
-from assistant.lookup import latin_share
 from assistant.passages import ancestry
 from ingest.records import Section
 from ingest.tokenize import content_tokens, tokenize

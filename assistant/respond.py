@@ -20,10 +20,9 @@ import logging
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.draft import Draft, Evidence
+from assistant.draft import Draft, Evidence, abstain
 from assistant.knowledge import Knowledge
 from assistant.llm import phrase
-from assistant.lookup import abstain
 from assistant.query import RELATED_PREFIX
 from assistant.retrieve import Hit
 from assistant.route import related_ids

@@ -19,12 +19,13 @@ from assistant.answer import (
     answer_what,
 )
 from assistant.compose import with_owner
-from assistant.draft import Draft, fy_phrase
+from assistant.draft import Draft, abstain, fy_phrase
+from assistant.english import latin_share
 from assistant.facts import answer_claim, answer_which_measure
 from assistant.intent import Intent, japanese_terms_in
 from assistant.knowledge import Knowledge, squash
 from assistant.linker import Linker
-from assistant.lookup import Lookup, abstain, latin_share
+from assistant.lookup import Lookup
 from assistant.outline import Outline, counts_parts
 from assistant.query import Part, claim_free
 from assistant.retrieve import Hit, HybridSearcher
@@ -285,10 +286,7 @@ class Router(Lookup):
 
 
 def _kpi_measures(d: Draft) -> list[str]:
-    for kpi in d.kpis:
-        if kpi.get("measure_ids"):
-            return list(kpi["measure_ids"])
-    return []
+    return next((list(kpi["measure_ids"]) for kpi in d.kpis if kpi.get("measure_ids")), [])
 
 
 def related_ids(ids: list[str], hits: list[Hit]) -> list[str]:

@@ -16,11 +16,10 @@ from langchain_core.language_models import BaseChatModel
 from assistant import hygiene
 from assistant.abstain import Gate, features, judged
 from assistant.answer_types import not_what_was_asked, unmentioned_year
-from assistant.draft import Draft, combine, fy_phrase
+from assistant.draft import Draft, abstain, combine, fy_phrase
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
-from assistant.lookup import abstain
 from assistant.query import Part, Query, answered_about, claim_free, subject_from, understand
 from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher

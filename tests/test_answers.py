@@ -192,6 +192,22 @@ def test_a_passage_far_ahead_on_a_rare_word_is_not_outvoted_by_the_dense_ranker(
     assert r["answerable"] is True and "生成AI" in r["answer"][:200]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "この計画って、前のどの計画を引き継いだものなの？",
+        "Which earlier prefectural plans does the ICT policy take over?",
+    ],
+)
+def test_the_passage_saying_which_plans_were_taken_over_is_found_where_the_dense_ranker_buries_it(
+    client: TestClient, question: str
+) -> None:
+    """The paragraph that says which plans it 包括継承 ranks low in the dense ranker; the asked relation's own
+    words (lineage in vocab/answer_types.toml) find it in the keyword ranker."""
+    r = ask(client, question)
+    assert r["answerable"] is True and "前計画" in r["answer"] and "継承" in r["answer"]
+
+
 def test_which_of_two_is_larger_is_answered_with_the_figures_of_both(
     client: TestClient, assistant: Assistant
 ) -> None:
