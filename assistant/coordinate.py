@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from assistant.intent import Attr, Intent, detect, without_years
+from assistant.intent import Attr, Intent, detect, topic_of, without_years
 from assistant.linker import Linker
 from assistant.retrieve import measure_ids_in
 from assistant.subjects import LINK_NAME, kinds_for, own_pins
+from ingest.tokenize import content_tokens
 
 __all__ = ["two_asks", "coordinated", "SIDE_COVER"]
 
@@ -31,9 +32,13 @@ def two_asks(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str 
     left, right = m.groups()
     asked, own = detect(right).asks - {Attr.WHAT}, detect(left)
     named = measure_ids_in(left, known) or own_pins(left, linker, own)
-    if not (asked and named) or own.asks & asked:
-        return [(text, None)]
-    return [(left, None), (right, None)]
+    if asked and named and not own.asks & asked:
+        return [(left, None), (right, None)]
+    # 「Aの在宅勤務の実績と、BのWeb会議の利用実績は？」: each side asks of a topic of its own
+    topics = [set(content_tokens(topic_of(without_years(x)))) - linker.generic for x in (left, right)]
+    if asked and own.asks - {Attr.WHAT} and all(topics) and not topics[0] & topics[1]:
+        return [(left, None), (right, None)]
+    return [(text, None)]
 
 
 def coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str | None]]:

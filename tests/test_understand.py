@@ -185,9 +185,8 @@ def test_two_named_records_become_two_parts(k, linker):
     assert [p.pins for p in query.parts] == [("initiative@7",), ("initiative@7.1",)]
 
 
-def test_two_names_each_followed_by_its_own_words_and_asked_of_each_are_two_parts():
-    # 「Aの実績と、Bの利用実績ってそれぞれ」: the tail after the second name asks of both; the year dates the
-    # question, not a side; an actual alone is the report's record (the bullet), not the plan's KPI row
+def _two_bullets() -> tuple[Knowledge, Linker]:
+    """A plan KPI and two report bullets, each printing an actual of its own topic."""
     cat = Catalog(
         documents=[
             Document(doc_id="plan", title="架空計画", kind="plan", file="p.txt"),
@@ -203,10 +202,24 @@ def test_two_names_each_followed_by_its_own_words_and_asked_of_each_are_two_part
             ),
         ],
     )
-    k2 = Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)])
-    linker2 = Linker(cat, set(tokenize(_GENERIC)))
+    return Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)]), Linker(cat, set(tokenize(_GENERIC)))
+
+
+def test_two_names_each_followed_by_its_own_words_and_asked_of_each_are_two_parts():
+    # 「Aの実績と、Bの利用実績ってそれぞれ」: the tail after the second name asks of both; the year dates the
+    # question, not a side; an actual alone is the report's record (the bullet), not the plan's KPI row
+    k2, linker2 = _two_bullets()
     query = understand("R5の在宅勤務の実績と、遠隔会議の利用実績ってそれぞれどれくらい？", [], k2, linker2)
     assert [p.pins for p in query.parts] == [("initiative@3",), ("initiative@5",)]
+
+
+def test_each_side_of_to_asking_of_a_topic_of_its_own_is_a_part_of_its_own():
+    # 「Aの実績と、Bの利用実績はどれくらい？」 without 「それぞれ」: both sides ask, each of its own words
+    k2, linker2 = _two_bullets()
+    query = understand("R5の在宅勤務の実績と、遠隔会議の利用実績はどれくらい？", [], k2, linker2)
+    assert [p.text for p in query.parts] == ["R5の在宅勤務の実績", "遠隔会議の利用実績はどれくらい?"]
+    # a side with no topic of its own (「その目標」) asks of the other side's: one question
+    assert len(understand("在宅勤務の実績と、その目標はどれくらい？", [], k2, linker2).parts) == 1
 
 
 def test_the_same_asked_of_two_records_by_number_or_in_loose_words_is_two_parts(k, linker):
