@@ -15,13 +15,15 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.draft import Draft
+from assistant.answer_types import not_what_was_asked, unmentioned_name, unmentioned_year
+from assistant.draft import Draft, abstain, fy_phrase
 from assistant.english import latin_share
 from assistant.knowledge import Knowledge
 from assistant.query import Part
+from assistant.route import KPI_ASKS
 from ingest.tokenize import content_tokens
 
-__all__ = ["FEATURES", "Gate", "features", "judged"]
+__all__ = ["FEATURES", "Checker", "Gate", "features", "judged"]
 
 FEATURES = ("coverage", "known_coverage", "unknown", "rare_missing", "named", "has_id", "carried")
 FITTED = Path(__file__).with_name("vocab") / "abstain.json"
@@ -73,3 +75,42 @@ class Gate:
 
     def passes(self, x: dict[str, float]) -> bool:
         return self.probability(x) >= self.threshold
+
+
+class Checker:
+    """The last step before an answer is sent: the draft, or an abstention when it does not hold what was asked
+    (a figure in the asked counter, the asked kind of thing, the asked year, the thing the question names) or the
+    fitted gate finds it off the question."""
+
+    def __init__(self, k: Knowledge, generic: set[str], own_area: tuple[str, ...]) -> None:
+        self.k, self.generic, self.own_area = k, generic, own_area
+        self.gate = Gate.load()
+        self.owner_names = tuple(k.departments)
+        self.names = k.vocabulary - generic  # the documents' words that are not question words
+
+    def __call__(self, part: Part, draft: Draft) -> Draft:
+        if not draft.answerable:
+            return draft
+        # the documents' titles date nothing asked, and the department in charge names no company asked for
+        owners = self.owner_names if part.intent.has("owner") else ()
+        ignore = tuple(self.k.titles.values()) + self.own_area + (() if owners else self.owner_names)
+        why = not_what_was_asked(part.text, draft.lines, ignore, not part.intent.has("which_measure"), owners)
+        if why:
+            return abstain(why)
+        later = unmentioned_year(part.intent.years, draft.lines, self.k.last_plan_year)
+        if later:
+            return abstain(
+                f"資料（計画期間は{self.k.last_plan_year}年度まで）には、{fy_phrase(later)}のことは記載されていません。"
+            )
+        # a figure is of one thing: one of another thing the question names (「MICAアプリの登録者数」) is a wrong one
+        said = draft.lines + [e.quote for e in draft.evidence]
+        name = (
+            unmentioned_name(part.text, said, self.names.__contains__) if part.intent.has(*KPI_ASKS) else None
+        )
+        if name:
+            return abstain(f"資料には、ご質問の「{name}」についての記載が見当たりません。")
+        if judged(part) and not self.gate.passes(features(part, draft, self.k, self.generic)):
+            return abstain(
+                f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"
+            )
+        return draft

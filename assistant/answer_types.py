@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +26,7 @@ __all__ = [
     "not_what_was_asked",
     "own_area",
     "types",
+    "unmentioned_name",
     "without",
     "ANSWER_TYPES",
 ]
@@ -150,3 +151,20 @@ def unmentioned_year(years: tuple[int, ...], lines: list[str], after: int) -> in
     later = [y for y in years if y > after]
     said = set(tokenize("\n".join(lines))) if later else set()
     return next((y for y in later if era_label(y).lower() not in said), None)
+
+
+_LATIN_NAME = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9][a-z0-9-]+")
+
+
+def unmentioned_name(question: str, lines: list[str], known: Callable[[str], bool]) -> str | None:
+    """A Latin-script name a Japanese question gives (MICA, 5G, Wi-Fi), one the documents use (`known`), that the
+    answer does not hold: the records it quotes are about something else (「MICAアプリの登録者数」 answered with
+    another app's figure). Era years (R5) and question words are not names."""
+    if re.search(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}\s+[A-Za-z]{2,}", nfkc(question)):
+        return None  # an English sentence: its words are not names
+    said = nfkc("\n".join(lines)).lower().replace(" ", "")
+    for t in dict.fromkeys(tokenize(question)):
+        if _LATIN_NAME.fullmatch(t) and not re.fullmatch(r"[rh]\d+|fy\d+", t) and known(t) and t not in said:
+            m = re.search(re.escape(t), nfkc(question), re.IGNORECASE)
+            return m.group(0) if m else t  # as the question spells it
+    return None

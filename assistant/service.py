@@ -2,7 +2,8 @@
 
 It only orchestrates the steps, each its own module: understand (assistant/query.py: parts, attributes, linked
 subjects, follow-ups; assistant/vectors.py) -> retrieve (assistant/retrieve.py) -> route and compose each part
-(assistant/route.py, lookup.py, answer.py) -> verify and respond (assistant/respond.py)."""
+(assistant/route.py, lookup.py, answer.py) -> check what was asked is answered (assistant/abstain.py)
+-> verify and respond (assistant/respond.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
-from assistant.abstain import Gate, features, judged
-from assistant.answer_types import not_what_was_asked, unmentioned_year
-from assistant.draft import Draft, abstain, combine, fy_phrase
+from assistant.abstain import Checker
+from assistant.draft import Draft, combine
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
@@ -113,9 +113,7 @@ class _Engine:
             embed_names=lambda names: embed_documents(index.embedder, names),
         )
         self.router = Router(self.searcher, self.k, self.generic, self.linker)
-        self.gate = Gate.load()
-        self.owner_names = tuple(self.k.departments)
-        self.own_area = self.router.area
+        self.check = Checker(self.k, self.generic, self.router.area)
 
     def drafts(self, req: AskRequest) -> tuple[Query, list[tuple[Part, Draft, list[str], list[Hit]]]]:
         """Understand, retrieve and route every part (before the abstention gate)."""
@@ -146,7 +144,7 @@ class _Engine:
         related: list[str] = []
         all_hits: list[Hit] = []
         for part, draft, rel, hits in parts:
-            drafts.append(self._checked(part, draft))
+            drafts.append(self.check(part, draft))
             related += [r for r in rel if r not in related]
             all_hits += hits
         t1 = time.perf_counter()
@@ -159,27 +157,6 @@ class _Engine:
             "total": round((time.perf_counter() - t0) * 1000, 2),
         }
         return resp
-
-    def _checked(self, part: Part, draft: Draft) -> Draft:
-        """The draft, or an abstention when it does not hold what was asked or the gate finds it off the question."""
-        if not draft.answerable:
-            return draft
-        # the documents' titles date nothing asked, and the department in charge names no company asked for
-        owners = self.owner_names if part.intent.has("owner") else ()
-        ignore = tuple(self.k.titles.values()) + self.own_area + (() if owners else self.owner_names)
-        why = not_what_was_asked(part.text, draft.lines, ignore, not part.intent.has("which_measure"), owners)
-        if why:
-            return abstain(why)
-        later = unmentioned_year(part.intent.years, draft.lines, self.k.last_plan_year)
-        if later:
-            return abstain(
-                f"資料（計画期間は{self.k.last_plan_year}年度まで）には、{fy_phrase(later)}のことは記載されていません。"
-            )
-        if judged(part) and not self.gate.passes(features(part, draft, self.k, self.generic)):
-            return abstain(
-                f"ご質問の「{part.text}」に当たる記載は、計画と実績報告のどちらにも見当たりません。"
-            )
-        return draft
 
     def _hits(self, part: Part, top_k: int | None) -> list[Hit]:
         """Retrieval for one part; the records it names (or the conversation carries) are pinned first."""

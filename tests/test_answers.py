@@ -208,6 +208,15 @@ def test_the_passage_saying_which_plans_were_taken_over_is_found_where_the_dense
     assert r["answerable"] is True and "前計画" in r["answer"] and "継承" in r["answer"]
 
 
+def test_a_figure_of_another_thing_than_the_latin_name_the_question_gives_is_not_sent(
+    client: TestClient,
+) -> None:
+    """The plan names MICA but prints no figure for it: another app's registrations are not its answer."""
+    r = ask(client, "MICAアプリの登録者数ってどのくらい？")
+    assert r["answerable"] is False and "MICA" in r["answer"]
+    assert ask(client, "RTK基地局の利用者数のR5実績は？")["answerable"] is True  # the name is in the record
+
+
 def test_which_of_two_is_larger_is_answered_with_the_figures_of_both(
     client: TestClient, assistant: Assistant
 ) -> None:

@@ -130,6 +130,19 @@ def test_a_year_past_the_plan_the_answer_does_not_mention_is_not_answered():
     assert unmentioned_year((2023,), lines, after=2024) is None
 
 
+def test_a_latin_name_the_question_gives_and_the_answer_lacks_is_not_answered():
+    from assistant.answer_types import unmentioned_name
+
+    names = {"xyz", "5g"}.__contains__  # the documents' words
+    other = ["「架空アプリ会員登録者数」のR5実績は1,768人です。"]
+    assert unmentioned_name("XYZアプリの登録者数は？", other, names) == "XYZ"  # as the question spells it
+    assert unmentioned_name("ＸＹＺアプリの登録者数は？", ["ＸＹＺの登録者数は5人"], names) is None  # NFKC
+    assert unmentioned_name("5Gの実証はR5に何件？", other, names) == "5G"
+    assert unmentioned_name("R5の登録者数は？", other, names) is None  # an era year is no name
+    assert unmentioned_name("ABCアプリの登録者数は？", other, names) is None  # a word the documents never use
+    assert unmentioned_name("How many XYZ users were there?", other, names) is None  # English: no names
+
+
 def test_a_count_asked_as_kensu_needs_a_figure_in_that_counter():
     from assistant.verify import missing_asked
 
