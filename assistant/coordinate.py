@@ -34,10 +34,13 @@ def two_asks(text: str, linker: Linker, known: set[str]) -> list[tuple[str, str 
     named = measure_ids_in(left, known) or own_pins(left, linker, own)
     if asked and named and not own.asks & asked:
         return [(left, None), (right, None)]
-    # 「Aの在宅勤務の実績と、BのWeb会議の利用実績は？」: each side asks of a topic of its own
-    topics = [set(content_tokens(topic_of(without_years(x)))) - linker.generic for x in (left, right)]
+    # 「Aの在宅勤務の実績と、BのWeb会議の利用実績は？」: each side asks of a topic of its own, one some record
+    # shares words with (not 「…のKPIと、R5報告の数字を並べて」, whose second side names nothing)
+    sides = [without_years(x) for x in (left, right)]
+    topics = [set(content_tokens(topic_of(x))) - linker.generic for x in sides]
     if asked and own.asks - {Attr.WHAT} and all(topics) and not topics[0] & topics[1]:
-        return [(left, None), (right, None)]
+        if all(linker.link(x, top=1) for x in sides):
+            return [(left, None), (right, None)]
     return [(text, None)]
 
 
