@@ -203,6 +203,7 @@ def without_years(text: str) -> str:
 _ERA_SINCE = re.compile(
     r"(令和|平成|昭和)(?!\s*(?:元|\d))(?:の(?:頃|ころ|時代|うち)|に(?:入って|なって))?から"
 )
+_STATED_TARGET = re.compile(r"目標(?:値)?(?:の|である)\s*\d[\d,.]*")  # the question gives the target's figure
 _CLAUSE = re.compile(r"[、，,]")  # a two-part question's clauses: each year belongs to its own
 
 
@@ -231,6 +232,8 @@ def detect(question: str) -> Intent:
             years.append(y)
     if "met" in asks:
         asks.add("actual")
+        if _STATED_TARGET.search(q):  # 「目標の1,731か所に届いた？」 states the target: it asks if it was met
+            asks.discard("target")
     era = _ERA_SINCE.search(q)
     if era:  # 「平成の頃から続いてる事業？」 checks when it started: a claim about its start year's era
         asks |= {"start_year", "claim"}

@@ -44,7 +44,10 @@ PROBE5 = Path(__file__).resolve().parent / "probe5.jsonl"  # everyday words; a p
 PROBE6 = Path(__file__).resolve().parent / "probe6.jsonl"  # two writers, the acceptance file's kind mix
 PROBE7 = Path(__file__).resolve().parent / "probe7.jsonl"  # two writers, 2026-12-04: developed on (all lines)
 PROBE8 = Path(__file__).resolve().parent / "probe8.jsonl"  # two writers, 2026-12-04: chat-box wording
-PROBES = (PROBE, PROBE2, PROBE3, PROBE4, PROBE5, PROBE6, PROBE7, PROBE8)
+PROBE9 = (
+    Path(__file__).resolve().parent / "probe9.jsonl"
+)  # two writers, 2026-12-04: the kinds weak on the even half
+PROBES = (PROBE, PROBE2, PROBE3, PROBE4, PROBE5, PROBE6, PROBE7, PROBE8, PROBE9)
 PARAPHRASES = (  # two rewordings per odd line: of acceptance and probe, of probe2 and probe3
     Path(__file__).resolve().parent / "paraphrases.jsonl",
     Path(__file__).resolve().parent / "paraphrases2.jsonl",

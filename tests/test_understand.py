@@ -554,6 +554,14 @@ def test_a_connective_opens_a_follow_up_but_refers_to_nothing():
     assert not detect("計画にあるその他の研修の受講者数を全部教えてください").anaphoric
 
 
+def test_a_target_the_question_states_is_not_asked_only_whether_it_was_met():
+    # 「目標の1,731か所に届いた？」 gives the target: a report with no actual answers nothing asked
+    stated = detect("設置箇所、R5の実績で目標の1,731か所に届いたの？")
+    assert stated.has("met", "actual") and not stated.has("target")
+    assert detect("目標の0件は守れた？").has("met")
+    assert detect("目標は何か所で、もう届いた？").has("target")  # asked, not stated
+
+
 def test_a_record_named_before_to_and_an_attribute_asked_after_it_are_two_parts(k, linker):
     parts = understand("電子届出導入団体数のR5実績と、甲2を担当している課を教えて", [], k, linker).parts
     assert len(parts) == 2 and parts[0].pins == ("rep:kpi:01",) and parts[1].ids == ("甲2",)
