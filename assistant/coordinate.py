@@ -54,9 +54,14 @@ def coordinated(text: str, linker: Linker, known: set[str]) -> list[tuple[str, s
     # 「Aの実績と、Bの利用実績ってそれぞれどれくらい？」: two whole names, the tail after the second asks of each
     m = m or re.match(r"^(.{2,}?)と[、,]\s*(.{2,}?)(?:って|は|を)((?:それぞれ|ずつ|各々).*)$", text)
     m = m or re.match(r"^(.{2,}?)(?:と|及び|および)(.{2,}?)の((?=.*(?:それぞれ|ずつ|各々)).+)$", text)
-    if not m:
+    # 「R5の削減時間、AとBではどっちが大きい？」: what is compared comes first, the two records after it
+    lead = None if m else re.match(r"^(.{2,}?)[、,]\s*(.{2,}?)(?:と|及び|および)(.{2,}?)(?:では|で|は|って)\s*((?:どちら|どっち|それぞれ|各々).*)$", text)  # fmt: skip
+    if lead:
+        left, right, tail = lead.group(2), lead.group(3), f"{lead.group(1)}、{lead.group(4)}"
+    elif m:
+        left, right, tail = m.groups()
+    else:
         return [(text, None)]
-    left, right, tail = m.groups()
     each = bool(_EACH.search(tail))
     intent = detect(text)
     sides = ((without_years(left), without_years(right)), (without_years(right), without_years(left)))

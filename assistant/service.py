@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import hygiene
 from assistant.abstain import Checker
+from assistant.compose import which_of_two
 from assistant.draft import Draft, combine
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
@@ -151,6 +152,9 @@ class _Engine:
         draft = combine(drafts)
         if query.english:  # an English lead for what comes from records; the Japanese detail follows
             draft.lines.insert(0, english_lead(draft, query.parts[0].intent))
+        verdict = which_of_two(query.text, drafts)  # 「AとB、どっちが多い？」: the comparison first
+        if verdict:
+            draft.lines.insert(0, verdict)
         resp = respond(self.chat_model, draft, related, all_hits, self.k, query.text)
         resp.timings_ms = {
             "understand_retrieve_route": round((t1 - t0) * 1000, 2),

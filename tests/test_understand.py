@@ -12,8 +12,8 @@ from assistant.aggregate import answer_aggregate, answer_pending
 from assistant.answer import answer_owner
 from assistant.answer_kpi import answer_kpi
 from assistant.answer_types import not_what_was_asked
-from assistant.compose import with_owner
-from assistant.draft import Draft, combine
+from assistant.compose import which_of_two, with_owner
+from assistant.draft import Draft, Evidence, combine
 from assistant.english import english_lead
 from assistant.facts import answer_claim, answer_which_measure, change_line
 from assistant.intent import detect
@@ -210,6 +210,13 @@ def test_two_names_each_followed_by_its_own_words_and_asked_of_each_are_two_part
     # question, not a side; an actual alone is the report's record (the bullet), not the plan's KPI row
     k2, linker2 = _two_bullets()
     query = understand("R5の在宅勤務の実績と、遠隔会議の利用実績ってそれぞれどれくらい？", [], k2, linker2)
+    assert [p.pins for p in query.parts] == [("initiative@3",), ("initiative@5",)]
+
+
+def test_what_is_compared_may_come_before_the_two_records_it_is_compared_for():
+    # 「R5の実績、AとBではどっちが多い？」: the lead is asked of each side
+    k2, linker2 = _two_bullets()
+    query = understand("R5の実績、在宅勤務と遠隔会議ではどっちが多い？", [], k2, linker2)
     assert [p.pins for p in query.parts] == [("initiative@3",), ("initiative@5",)]
 
 
@@ -552,6 +559,30 @@ def test_a_connective_opens_a_follow_up_but_refers_to_nothing():
         "実際にその目標には届いていますか？"
     ).anaphoric  # a demonstrative inside the question refers too
     assert not detect("計画にあるその他の研修の受講者数を全部教えてください").anaphoric
+
+
+def test_which_of_two_is_larger_is_said_first_from_the_one_figure_each_side_gives():
+    def bullet(text: str) -> Draft:
+        return Draft(lines=[text], evidence=[Evidence("rep", 3, 3, f"目標一の取組: {text}")])
+
+    def box(name: str, raw: str, value: float) -> Draft:
+        latest = {"raw": raw, "value": value, "unit": "h"}
+        return Draft(
+            lines=[f"{name}は{raw}"], kpis=[{"type": "progress_kpi", "name": name, "latest": latest}]
+        )
+
+    a, b = bullet("甲研修（2,005人）"), bullet("乙研修（階層別研修656人）")
+    assert (
+        which_of_two("甲研修と乙研修、どっちが受講者多い？", [a, b])
+        == "「甲研修」（2,005人）の方が多いです（「乙研修」は656人）。"
+    )
+    assert which_of_two("受講者が少ないのはどっち？", [a, b]).startswith("「乙研修」（656人）の方が少ない")
+    x, y = box("甲の削減時間", "12,328h", 12328.0), box("乙の削減時間", "1,223h", 1223.0)
+    assert which_of_two("Which saved more time, A or B?", [y, x]).startswith(
+        "「甲の削減時間」 (12,328h) is larger than"
+    )
+    assert which_of_two("甲と乙、それぞれ何時間？", [x, y]) is None  # asked of each, no comparison
+    assert which_of_two("どっちが多い？", [a, x]) is None  # 人 and h: no comparison
 
 
 def test_a_target_the_question_states_is_not_asked_only_whether_it_was_met():
