@@ -5,6 +5,8 @@ answer computes (a difference) is listed in `Draft.derived` so the verification 
 
 from __future__ import annotations
 
+import re
+
 from assistant.draft import (
     Draft,
     kpi_evidence,
@@ -17,6 +19,7 @@ from assistant.draft import (
 from assistant.intent import Intent
 from assistant.knowledge import Knowledge
 from assistant.retrieve import Hit
+from ingest.normalize import nfkc
 from ingest.records import PlanKpi, ProgressKpi
 
 __all__ = ["answer_which_measure", "answer_claim", "change_line"]
@@ -54,8 +57,11 @@ def answer_which_measure(k: Knowledge, hit: Hit | None) -> Draft | None:
     return d
 
 
-def answer_claim(k: Knowledge, mid: str, claims: tuple[str, ...], intent: Intent) -> Draft:
-    """「…は○○課の担当で合ってる？」: はい／いいえ first, then the owners as printed."""
+def answer_claim(
+    k: Knowledge, mid: str, claims: tuple[str, ...], intent: Intent, question: str = ""
+) -> Draft:
+    """「…は○○課の担当で合ってる？」: はい／いいえ first, then the owners as printed; 「○○課だけの担当？」 of a
+    measure other departments own too is answered いいえ."""
     m = k.primary(mid)
     owners = [o for _, os_ in k.owners(mid) for o in os_]
     d = Draft(measures=[measure_dict(k, mid)])
@@ -65,7 +71,12 @@ def answer_claim(k: Knowledge, mid: str, claims: tuple[str, ...], intent: Intent
         return d
     desk = "、".join(dict.fromkeys(f"{o.bureau} {o.section}" for o in owners))
     held = [c for c in claims if any(c in o.section or c in o.bureau for o in owners)]
-    if held:
+    others = [o for o in owners if not any(c in o.section or c in o.bureau for c in claims)]
+    if held and others and _ONLY.search(nfkc(question)):
+        d.lines.append(
+            f"いいえ、{measure_name(k, mid)}の担当所属は{desk}で、{'・'.join(claims)}だけではありません。"
+        )
+    elif held:
         d.lines.append(f"はい、{measure_name(k, mid)}の担当所属は{desk}です。")
     else:
         d.lines.append(
@@ -74,6 +85,9 @@ def answer_claim(k: Knowledge, mid: str, claims: tuple[str, ...], intent: Intent
         d.derived += list(claims)  # the claimed department is the question's, denied by the record
     d.evidence.append(measure_evidence(m))
     return d
+
+
+_ONLY = re.compile(r"(?:課|部|局|室|本部)(?:だけ|のみ|単独)")  # 「情報政策課だけの担当？」: no other owner
 
 
 def change_line(p: ProgressKpi) -> tuple[str, str] | None:

@@ -135,7 +135,7 @@ class Router(Lookup):
                 return kd, related
         focus = ids[:1] or self._focus(claim_free(part, k), hits, k, kinds=("measure", "kpi", "progress_kpi"))
         if part.claims and focus:
-            return answer_claim(k, focus[0], part.claims, intent), related
+            return answer_claim(k, focus[0], part.claims, intent, q), related
         if intent.has("owner", "start_year") and focus:
             return answer_owner(k, focus[0], intent), related
         if ids and (intent.has("what", "glossary_maybe") or not intent.asks):

@@ -319,6 +319,20 @@ def test_yes_no_answers_lead_with_yes_or_no(k):
     assert no.lines[0].startswith("いいえ、") and "試験課" in no.lines[0] and "見本課" in no.derived
 
 
+def test_a_claim_that_one_department_alone_owns_a_jointly_owned_measure_is_denied():
+    a = Owner(bureau="架空部", section="試験課")
+    b = Owner(bureau="模擬局", section="見本課")
+    cat = Catalog(
+        documents=[Document(doc_id="plan", title="架空計画", kind="plan", file="p.txt")],
+        measures=[Measure(doc_id="plan", measure_id="甲1", name="協議会の運営", owners=[a, b], line_start=3)],
+    )
+    k2 = Knowledge(cat, [tokenize(c.text) for c in build_chunks(cat)])
+    for q in ("甲1は試験課だけの担当で合ってますか？", "甲1は試験課のみで担当してるんだよね？"):
+        only = answer_claim(k2, "甲1", ("試験課",), None, q)
+        assert only.lines[0].startswith("いいえ、") and "見本課" in only.lines[0]
+    assert answer_claim(k2, "甲1", ("試験課",), None, "甲1は試験課の担当？").lines[0].startswith("はい、")
+
+
 def test_a_kpi_names_every_measure_it_belongs_to(k, catalog):
     chunk = next(c for c in build_chunks(catalog) if c.record_ref == "plan:kpi:01")
     d = answer_which_measure(k, Hit(chunk, 1.0, {}))
