@@ -222,13 +222,16 @@ class Lookup:
         elif asks_report(intent, k):  # 「R5に…」: what the report says was done that year
             prefer |= {"initiative": 4, "progress_kpi": 4, "totals": 4}
         asked = asked_type(q)  # 「いつ？」: the passages that hold a date first
+        own = re.sub(
+            r"（[^）]+）", " ", q
+        )  # the question's own words, without the Japanese terms read into English
         ranked = sorted(
             (
                 (  # a passage without the asked kind of thing (a date for 「いつ」) would not be sent: it comes last
                     bool(asked and holds_type(asked[0], without(h.chunk.text, self.area), q)),
                     round(k.coverage(q, h.chunk.text, self.generic), 1),
                     # then the passage under a heading the question names (「…宣言」 over 「重点目標」 quoting it)
-                    h.chunk.kind == "section" and _heading_named(q, h.chunk.section or "", k),
+                    h.chunk.kind == "section" and _heading_named(own, h.chunk.section or "", k),
                     missing_asked(q, [h.chunk.text]) is None,  # 「何件？」: one that prints a count in 件
                     prefer.get(h.chunk.kind, 0),
                     -i,
@@ -237,8 +240,9 @@ class Lookup:
                 for i, h in enumerate(hits[:5])
                 if self._confident(q, h, i) and (h.chunk.kind in prefer or not intent.has("count_items"))
             ),
-            # an English question's words cannot overlap the Japanese passages: the retrievers' order decides
-            key=(lambda x: x[5]) if latin_share(q) > 0.5 else (lambda x: x[:6]),
+            # an English question's words cannot overlap the Japanese passages: the retrievers' order decides,
+            # after a heading it names in the documents' own term (「the basic goal (基本目標)」)
+            key=(lambda x: (x[2], x[5])) if latin_share(q) > 0.5 else (lambda x: x[:6]),
             reverse=True,
         )
         if asked and types()[asked[0]].get("deep") and not any(x[0] for x in ranked):

@@ -249,6 +249,14 @@ def test_english_question_gets_a_japanese_answer(client: TestClient) -> None:
 
 
 # --- citizens: what the plan says ----------------------------------------------------------------------------
+def test_an_english_question_naming_a_heading_in_the_documents_term_is_answered_under_that_heading(
+    client: TestClient,
+) -> None:
+    """「the basic goal (基本目標)」 names the heading; a term the service reads into English names none."""
+    r = ask(client, "What is the basic goal (基本目標) of the policy?")
+    assert r["answerable"] is True and "富県躍進" in r["answer"]
+
+
 def test_glossary_term(client: TestClient) -> None:
     r = ask(client, "ワーケーションってどういう意味？")
     assert "ワーク" in r["answer"] and "バケーション" in r["answer"]
