@@ -50,6 +50,7 @@ __all__ = [
     "answered_about",
     "claim_free",
     "asks_report",
+    "reported",
     "LINK_NAME",
     "RELATED_PREFIX",
 ]
@@ -132,6 +133,17 @@ def asks_report(intent: Intent, k: Knowledge) -> bool:
     return intent.has("report") or (bool(set(intent.years) & reported) and not plan_only)
 
 
+def reported(part: Part, k: Knowledge, linker: Linker) -> Part:
+    """「企29はR5にどう運用された？」 asks what the report says of the measure it names: its report record."""
+    if (
+        (part.ids or part.pins)
+        and part.intent.asks <= {Attr.WHAT, Attr.REPORT}
+        and asks_report(part.intent, k)
+    ):
+        return replace(part, pins=_in_report(part, part.text, k, linker))
+    return part
+
+
 def _in_report(first: Part, text: str, k: Knowledge, linker: Linker) -> tuple[str, ...]:
     """The report's record for the first part's measure, among its report boxes and the bullet or box that names
     the measure's name: the one that covers most of the part's own words (「R5でどのくらい作業時間が減った」 is
@@ -186,11 +198,7 @@ def understand(question: str, history: list[Turn], k: Knowledge, linker: Linker)
             # 「企22・企23の現状値は？」: the same asked of each measure it numbers
             parts += [Part(text, intent, (mid,), (), claims=claims, named=named) for mid in ids]
             continue
-        part = Part(text, intent, ids, pins, claims=claims, named=named)
-        # 「企29はR5にどう運用された？」 asks what the report says of the measure: its report record
-        if (ids or pins) and intent.asks <= {Attr.WHAT, Attr.REPORT} and asks_report(intent, k):
-            part = replace(part, pins=_in_report(part, text, k, linker))
-        parts.append(part)
+        parts.append(reported(Part(text, intent, ids, pins, claims=claims, named=named), k, linker))
     # a later part without a subject of its own asks about the first part's subject
     first = parts[0]
     for i, p in enumerate(parts[1:], 1):

@@ -21,7 +21,7 @@ from assistant.draft import Draft, combine
 from assistant.english import english_lead
 from assistant.knowledge import Knowledge
 from assistant.linker import Linker
-from assistant.query import Part, Query, answered_about, claim_free, subject_from, understand
+from assistant.query import Part, Query, answered_about, claim_free, reported, subject_from, understand
 from assistant.respond import respond
 from assistant.retrieve import Hit, HybridSearcher
 from assistant.route import Router
@@ -132,7 +132,7 @@ class _Engine:
             if free and (
                 pins := vector_pins(claim_free(part, self.k), part.intent, hits, query, self.linker)
             ):
-                part = replace(part, pins=pins)
+                part = reported(replace(part, pins=pins), self.k, self.linker)
                 hits = self._hits(part, req.top_k)
             draft, related = self.router.route(part, hits)
             out.append((part, self.router.scope(part.text, draft, self.k), related, hits))

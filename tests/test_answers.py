@@ -693,6 +693,9 @@ def test_a_measure_asked_about_the_report_year_is_answered_from_the_report(clien
     """「企29はR5に…運用された？」 asks what the report says of the measure, not the plan's listing."""
     r = ask(client, "企29はR5にどういう枠組みで運用された？")
     assert r["answerable"] is True and "R5年度実績" in r["answer"] and "東北" in flat(r["answer"])
+    # named loosely (the record the names' vectors find), the same
+    r = ask(client, "R5年度にセキュリティクラウドはどういう体制で運用された？")
+    assert r["answerable"] is True and "R5年度実績" in r["answer"] and "東北" in flat(r["answer"])
 
 
 def test_a_claimed_figure_no_passage_states_is_not_confirmed(client: TestClient) -> None:
