@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer_types import not_what_was_asked, unmentioned_name, unmentioned_year
+from assistant.answer_types import blank_day, not_what_was_asked, unmentioned_name, unmentioned_year
 from assistant.draft import Draft, abstain, fy_phrase
 from assistant.english import latin_share
 from assistant.knowledge import Knowledge
@@ -97,6 +97,9 @@ class Checker:
         why = not_what_was_asked(part.text, draft.lines, ignore, not part.intent.has("which_measure"), owners)
         if why:
             return abstain(why)
+        blank = blank_day(part.text, draft.lines)
+        if blank:
+            return abstain(f"資料では、その日付は「{blank}」と日が空欄で、何日かは記載されていません。")
         later = unmentioned_year(part.intent.years, draft.lines, self.k.last_plan_year)
         if later:
             return abstain(

@@ -9,18 +9,21 @@ organisation is also recognised by a person name (Sudachi: 固有名詞・人名
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.knowledge import squash
 from assistant.verify import missing_asked
 from ingest.normalize import era_label, nfkc
 from ingest.tokenize import place_names, proper_nouns, tokenize
 
 __all__ = [
     "asked_type",
+    "blank_day",
     "holds_type",
     "lacks_asked_type",
     "not_what_was_asked",
@@ -167,4 +170,28 @@ def unmentioned_name(question: str, lines: list[str], known: Callable[[str], boo
         if _LATIN_NAME.fullmatch(t) and not re.fullmatch(r"[rh]\d+|fy\d+", t) and known(t) and t not in said:
             m = re.search(re.escape(t), nfkc(question), re.IGNORECASE)
             return m.group(0) if m else t  # as the question spells it
+    return None
+
+
+_DAY_ASKED = re.compile(r"何日|何月何日|日付|月日|\bwhat date\b|\bwhich day\b|\bon what day\b", re.I)
+_BLANK_DAY = re.compile(
+    r"\d{1,2}\s*月\s+日(?:予定)?"
+)  # 「２月 日予定」: the day left blank in a draft schedule
+
+
+def blank_day(question: str, lines: list[str]) -> str | None:
+    """The date as printed (「2月 日予定」) when the question asks the day of something the answer's text dates
+    with its day left blank (a schedule drafted before the day was set), else None."""
+    if not _DAY_ASKED.search(nfkc(question)):
+        return None
+    q, text = squash(question), nfkc("\n".join(lines))
+    for m in _BLANK_DAY.finditer(text):
+        after = squash(text[m.end() : m.end() + 30])
+        run = difflib.SequenceMatcher(None, after, q, autojunk=False).find_longest_match(
+            0, len(after), 0, len(q)
+        )
+        # the blank date is the one of the thing the question names (the same 第N回, where both number it)
+        nth = [re.findall(r"第(\d+)回", x)[:1] for x in (after, q)]
+        if run.size >= 4 and not (all(nth) and nth[0] != nth[1]):
+            return m.group(0)
     return None

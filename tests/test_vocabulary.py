@@ -143,6 +143,16 @@ def test_a_latin_name_the_question_gives_and_the_answer_lacks_is_not_answered():
     assert unmentioned_name("How many XYZ users were there?", other, names) is None  # English: no names
 
 
+def test_the_day_of_an_event_a_schedule_leaves_blank_is_not_answered_with_the_rows_around_it():
+    from assistant.answer_types import blank_day
+
+    rows = ["１２月 ２２日 第２回架空懇話会 ２月 日予定 第３回架空懇話会 ３月 29 日予定 計画決定"]
+    assert blank_day("第3回の架空懇話会って何月何日にやったの？", rows) == "2月 日予定"
+    assert blank_day("第3回の架空懇話会、2月の何日に開いたの？", rows) == "2月 日予定"
+    assert blank_day("第2回の架空懇話会の日付は？", rows) is None  # its own day is printed
+    assert blank_day("第3回の架空懇話会はいつ？", rows) is None  # the month is the answer to 「いつ」
+
+
 def test_a_count_asked_as_kensu_needs_a_figure_in_that_counter():
     from assistant.verify import missing_asked
 
