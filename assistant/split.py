@@ -34,7 +34,11 @@ def split_parts(question: str, generic: frozenset[str] = frozenset()) -> list[st
     for p in pieces:
         size = len(re.sub(r"[\W_]", "", p))
         if out and (
-            size < 3 or (size <= _ALTERNATIVE and _alternative(p)) or _asks_again(p, generic) or _aside(p)
+            size < 3
+            or (size <= _ALTERNATIVE and _alternative(p))
+            or _asks_again(p, generic)
+            or _aside(p)
+            or _offered(p)
         ):
             out[-1] += p
         else:
@@ -49,6 +53,17 @@ def _aside(piece: str) -> bool:
     """A closing remark that asks nothing (「アクセスしたいんだけど」「取材で使うので」): a reason clause with no
     attribute, no asked type and no figure; it says why the question before it is asked."""
     return bool(_REASON.search(piece)) and _asks_nothing(piece, frozenset(), verbs_only=False)
+
+
+# 「ZoomとかTeams？」「ZoomやTeamsでしょうか？」: names the asker offers as guesses for what the question before asks
+_OFFERED = re.compile(
+    r"^[^\s、。?？]{1,20}(?:とか|や)[^\s、。?？]{1,20}?(?:とか|など|なんか)?(?:でしょうか|ですか|かな|なの)?[?？]?$"
+)
+
+
+def _offered(piece: str) -> bool:
+    """A piece that only offers guesses (「ZoomとかTeams？」) for what the question before it asks, asking nothing."""
+    return bool(_OFFERED.match(piece)) and _asks_nothing(piece, frozenset(), verbs_only=False)
 
 
 def _alternative(piece: str) -> bool:

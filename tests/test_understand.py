@@ -142,6 +142,13 @@ def test_a_closing_reason_is_no_second_question():
         "甲1のURLって載ってる？アクセスしたいんだけど"
     ]
     assert len(split_parts("甲1の担当は？それと、研修の受講者数も知りたいです。")) == 2
+    # 「…何のツール使ってるの？ZoomとかTeams？」: guesses offered for what was asked, not a second question
+    for q in (
+        "甲1って何のツール使ってるの？ZoomとかTeams？",
+        "甲1はどのソフトですか？ZoomやTeamsでしょうか？",
+    ):
+        assert split_parts(q) == [q]
+    assert len(split_parts("甲1の担当は？甲2や甲3は？")) == 2
 
 
 def test_a_second_question_is_a_second_part():
