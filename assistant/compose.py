@@ -35,27 +35,17 @@ def with_owner(part: Part, d: Draft, k: Knowledge) -> Draft:
     return owner
 
 
-# 「どっちが大きい？」「which saved more?」: the word that compares, and which way
-_MORE = re.compile(
-    r"(?:どちら|どっち)(?:が|の方が|のほうが)?[^?？。]{0,10}?(大き|多|高|長)|(大き|多|高|長)い(?:の|ほう|方)(?:は|って)(?:どちら|どっち)"
-    r"|\bwhich\b.*\b(more|larger|bigger|higher|greater)\b",
-    re.I,
-)
-_LESS = re.compile(
-    r"(?:どちら|どっち)(?:が|の方が|のほうが)?[^?？。]{0,10}?(少な|低|小さ|短)|(少な|低|小さ|短)い(?:の|ほう|方)(?:は|って)(?:どちら|どっち)"
-    r"|\bwhich\b.*\b(fewer|less|smaller|lower)\b",
-    re.I,
-)
-_SAID = {
-    "大き": "大きい",
-    "多": "多い",
-    "高": "高い",
-    "長": "長い",
-    "少な": "少ない",
-    "低": "低い",
-    "小さ": "小さい",
-    "短": "短い",
-}
+def _comparing(stems: str, english: str) -> re.Pattern[str]:
+    """「どっちが大きい？」「大きいのはどっち？」「which saved more?」: the stem that compares (大き -> 大きい)."""
+    return re.compile(
+        rf"(?:どちら|どっち)(?:が|の方が|のほうが)?[^?？。]{{0,10}}?({stems})|({stems})い(?:の|ほう|方)(?:は|って)"
+        rf"(?:どちら|どっち)|\bwhich\b.*\b({english})\b",
+        re.I,
+    )
+
+
+_MORE = _comparing("大き|多|高|長", "more|larger|bigger|higher|greater")
+_LESS = _comparing("少な|低|小さ|短", "fewer|less|smaller|lower")
 # a report bullet's one count: 「e-ラーニング研修（2,005人）」
 _COUNTED = re.compile(
     r"([^\s（(：:]+?)[（(][^）)]*?(\d[\d,]*(?:\.\d+)?)\s*(人|件|回|者|団体|所属|市町村|h|時間|%)[）)]"
@@ -79,7 +69,7 @@ def which_of_two(question: str, drafts: list[Draft]) -> str | None:
         return f"「{win[0]}」 ({win[1]}) is {same} 「{lose[0]}」 ({lose[1]})."
     if a[2] == b[2]:
         return f"「{a[0]}」（{a[1]}）と「{b[0]}」（{b[1]}）は同じです。"
-    word = _SAID.get(next((g for g in m.groups() if g), ""), "大きい" if larger else "小さい")
+    word = next(g for g in m.groups() if g) + "い"  # the stem as asked: 多 -> 多い, 少な -> 少ない
     return f"「{win[0]}」（{win[1]}）の方が{word}です（「{lose[0]}」は{lose[1]}）。"
 
 

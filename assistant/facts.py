@@ -72,7 +72,9 @@ def answer_claim(
     desk = "、".join(dict.fromkeys(f"{o.bureau} {o.section}" for o in owners))
     held = [c for c in claims if any(c in o.section or c in o.bureau for o in owners)]
     others = [o for o in owners if not any(c in o.section or c in o.bureau for c in claims)]
-    if held and others and _ONLY.search(nfkc(question)):
+    # 「情報政策課だけの担当？」: the claimed department (as the catalog names it) alone, no other owner
+    alone = any(re.search(rf"{re.escape(c)}\s*(?:だけ|のみ|単独)", nfkc(question)) for c in held)
+    if others and alone:
         d.lines.append(
             f"いいえ、{measure_name(k, mid)}の担当所属は{desk}で、{'・'.join(claims)}だけではありません。"
         )
@@ -85,9 +87,6 @@ def answer_claim(
         d.derived += list(claims)  # the claimed department is the question's, denied by the record
     d.evidence.append(measure_evidence(m))
     return d
-
-
-_ONLY = re.compile(r"(?:課|部|局|室|本部)(?:だけ|のみ|単独)")  # 「情報政策課だけの担当？」: no other owner
 
 
 def change_line(p: ProgressKpi) -> tuple[str, str] | None:

@@ -222,9 +222,8 @@ class Lookup:
         elif asks_report(intent, k):  # 「R5に…」: what the report says was done that year
             prefer |= {"initiative": 4, "progress_kpi": 4, "totals": 4}
         asked = asked_type(q)  # 「いつ？」: the passages that hold a date first
-        own = re.sub(
-            r"（[^）]+）", " ", q
-        )  # the question's own words, without the Japanese terms read into English
+        # the question's own words, without the Japanese terms read into English
+        own = re.sub(r"（[^）]+）", " ", q)
         ranked = sorted(
             (
                 (  # a passage without the asked kind of thing (a date for 「いつ」) would not be sent: it comes last
